@@ -1,0 +1,65 @@
+"""The FastAPI application: routers, CORS, error handlers, and what lives as long as the server."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from .. import __version__
+from ..chat import ChatService
+from ..config import Settings, get_settings
+from ..exchange import ConversationChat
+from ..store import Store, open_store
+from . import chat, conversations, errors, health, openai_api, page
+
+log = logging.getLogger("posterchat.api")
+
+
+def create_app(settings: Settings | None = None, *, service: ChatService | None = None,
+               store: Store | None = None) -> FastAPI:
+    """Build the app; the store is opened (and migrated) when the server starts."""
+    settings = settings or get_settings()
+    service = service or ChatService(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.store = store or await to_thread.run_sync(open_store, settings.resolved_database_url)
+        app.state.conversation_chat = ConversationChat(service, app.state.store)
+        await _warm_default_model(service)
+        yield
+        await service.router.aclose()
+        if store is None:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="posterchat", version=__version__, lifespan=lifespan,
+        description="Chat-assistant backend for poster-design tools. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_origin_regex=settings.cors_origin_regex,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                        "X-RateLimit-Reset"],
+    )
+    errors.install(app)
+    for module in (chat, conversations, openai_api, health, page):
+        app.include_router(module.router)
+    app.mount("/static", page.static_files(), name="static")
+    return app
+
+
+async def _warm_default_model(service: ChatService) -> None:
+    """Load the default model now if it is embedded, so the first chat does not wait for it."""
+    model, provider = service.router.resolve(None)
+    if provider.runs_in_process:
+        try:
+            await to_thread.run_sync(provider.count_tokens, "warm up", model)
+        except Exception as exc:  # the first chat reports it properly
+            log.warning("could not load %s: %s", model, exc)

@@ -1,0 +1,61 @@
+"""The spec's endpoints: POST /chat and POST /chat/reset."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+from fastapi import APIRouter, Body, Depends
+
+from ..errors import PosterchatError
+from ..exchange import ConversationChat, Exchange
+from . import deps
+from .schemas import ChatRequest, ChatResponse, ErrorBody, ResetRequest, ResetResponse
+from .streaming import event, primed, sse
+
+router = APIRouter(tags=["chat"])
+
+ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 422, 429, 502, 503, 504)}
+SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string", "description":
+           "With stream=true: `delta` events {text}, then `done` (the JSON response) or `error` {error}."}}}}
+
+
+@router.post("/chat", response_model=ChatResponse, responses={**ERRORS, 200: SSE_DOC})
+async def chat(
+    body: ChatRequest,
+    owner: str = Depends(deps.owner),
+    conversations: ConversationChat = Depends(deps.conversation_chat),
+):
+    """Send a message; the answer comes back whole, or streamed as Server-Sent Events."""
+    history = [m.model_dump() for m in body.conversation_history] if body.conversation_history is not None else None
+    exchange = await conversations.begin(
+        owner, body.message, history=history, conversation_id=body.conversation_id, regenerate=body.regenerate,
+        model=body.model, temperature=body.temperature, max_tokens=body.max_tokens,
+    )
+    if body.stream:
+        return sse(_events(conversations, exchange, await primed(exchange.turn.stream())))
+    await exchange.turn.finish()
+    return await conversations.commit(exchange)
+
+
+async def _events(conversations: ConversationChat, exchange: Exchange, stream: AsyncIterator[str]):
+    """delta events as text arrives, then done with the stored result, or error."""
+    try:
+        async for text in stream:
+            yield event("delta", {"text": text})
+        yield event("done", await conversations.commit(exchange))
+    except PosterchatError as exc:
+        yield event("error", {"error": {"code": exc.code, "message": exc.message}})
+
+
+@router.post("/chat/reset", response_model=ResetResponse, responses=ERRORS)
+async def reset(
+    body: ResetRequest | None = Body(None),
+    owner: str = Depends(deps.owner),
+    store=Depends(deps.store),
+) -> ResetResponse:
+    """Reset the conversation: a stored one is emptied; a client-kept one just starts over."""
+    conversation_id = body.conversation_id if body else None
+    if conversation_id:
+        await to_thread.run_sync(store.conversations.reset, owner, conversation_id)
+    return ResetResponse(conversation_id=conversation_id)

@@ -1,0 +1,38 @@
+"""Server-Sent Events: answers start streaming only once the first chunk has arrived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+
+PING_SECONDS = 15
+
+
+async def primed(stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    """Wait for the first chunk here, so failures before it still get a proper HTTP status."""
+    try:
+        first = await anext(stream)
+    except StopAsyncIteration:
+        return _rest([], stream)
+    return _rest([first], stream)
+
+
+async def _rest(head: list[str], stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    for item in head:
+        yield item
+    async for item in stream:
+        yield item
+
+
+def event(name: str | None, data: Any) -> dict[str, str]:
+    """One SSE event with a JSON payload (or a raw string)."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return {"event": name, "data": payload} if name else {"data": payload}
+
+
+def sse(events: AsyncIterator[dict[str, str]]) -> EventSourceResponse:
+    """A streaming response; a client that disconnects cancels `events`, which stops generation."""
+    return EventSourceResponse(events, ping=PING_SECONDS, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

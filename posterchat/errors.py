@@ -1,0 +1,95 @@
+"""The small exception hierarchy every layer speaks."""
+
+from __future__ import annotations
+
+
+class PosterchatError(Exception):
+    """Base of every error posterchat raises on purpose."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class ConfigError(PosterchatError):
+    """A setting is missing or invalid."""
+
+    code = "config_error"
+    status = 500
+
+
+class InvalidInput(PosterchatError):
+    """The caller sent something that cannot be used."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class NotFound(PosterchatError):
+    """A conversation, message or other resource does not exist for this caller."""
+
+    code = "not_found"
+    status = 404
+
+
+class ModelNotFound(NotFound):
+    """The requested model is not known here or upstream."""
+
+    code = "model_not_found"
+
+
+class AuthError(PosterchatError):
+    """The upstream or this server refused the credentials."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class MissingAPIKey(ConfigError):
+    """An OpenAI-routed model was asked for but no API key is set."""
+
+    code = "missing_api_key"
+
+
+class RateLimited(PosterchatError):
+    """A rate limit or quota was hit; retry_after says when to come back."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class Overloaded(PosterchatError):
+    """The embedded model's queue is full."""
+
+    code = "overloaded"
+    status = 503
+
+
+class UpstreamError(PosterchatError):
+    """The model server failed or answered something unusable."""
+
+    code = "upstream_error"
+    status = 502
+
+
+class UpstreamAuthError(UpstreamError):
+    """The model server refused posterchat's own API key."""
+
+    code = "upstream_auth"
+
+
+class UpstreamTimeout(UpstreamError):
+    """The model server did not answer in time."""
+
+    code = "upstream_timeout"
+    status = 504
+
+
+class StreamInterrupted(UpstreamError):
+    """The answer stream ended before it was complete."""
+
+    code = "stream_interrupted"

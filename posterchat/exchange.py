@@ -1,0 +1,78 @@
+"""A /chat exchange: history from the store or the caller, the turn, then storing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+
+from .chat import ChatService, Turn
+from .errors import InvalidInput
+from .store import Store, new_conversation_id
+
+
+@dataclass
+class Exchange:
+    """A turn and where its result goes."""
+
+    turn: Turn
+    owner: str
+    conversation_id: str | None  # None when the caller keeps the history
+    create: bool = False
+    replace_last_turn: bool = False
+
+
+class ConversationChat:
+    """Chats that continue stored conversations, or the caller's own history."""
+
+    def __init__(self, service: ChatService, store: Store):
+        self.service = service
+        self.store = store
+
+    async def begin(
+        self,
+        owner: str,
+        message: str,
+        *,
+        history: list[dict[str, Any]] | None = None,
+        conversation_id: str | None = None,
+        regenerate: bool = False,
+        **options,
+    ) -> Exchange:
+        """Load what the turn needs and prepare it; nothing is stored yet."""
+        if history is not None and conversation_id is not None:
+            raise InvalidInput("send either conversation_id or conversation_history, not both")
+        if regenerate and conversation_id is None:
+            raise InvalidInput("regenerate needs the conversation_id of a stored conversation")
+        if history is not None:
+            return Exchange(self.service.start(message, history, **options), owner, None)
+        if conversation_id is None:
+            return Exchange(self.service.start(message, [], **options), owner, new_conversation_id(), create=True)
+        stored, _poster = await to_thread.run_sync(self.store.conversations.history, owner, conversation_id)
+        if regenerate:
+            stored = _without_last_turn(stored)
+        turn = self.service.start(message, stored, **options)
+        return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate)
+
+    async def commit(self, exchange: Exchange) -> dict[str, Any]:
+        """Store the finished turn (both messages in one transaction) and return the response body."""
+        result = exchange.turn.result()
+        body = {**result.as_dict(), "conversation_id": exchange.conversation_id, "message_id": None}
+        if exchange.conversation_id is not None:
+            _, answer_id = await to_thread.run_sync(lambda: self.store.conversations.append_turn(
+                exchange.owner, exchange.conversation_id, exchange.turn.user_message, result.response,
+                model=result.model_used, prompt_tokens=result.usage.prompt_tokens,
+                completion_tokens=result.usage.completion_tokens, create=exchange.create,
+                replace_last_turn=exchange.replace_last_turn,
+            ))
+            body["message_id"] = answer_id
+        return body
+
+
+def _without_last_turn(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """History up to (not including) the last user message."""
+    for index in range(len(history) - 1, -1, -1):
+        if history[index]["role"] == "user":
+            return history[:index]
+    raise InvalidInput("there is no answer to regenerate in this conversation")

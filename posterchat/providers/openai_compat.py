@@ -1,0 +1,201 @@
+"""Every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server), through the official SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import openai
+
+from ..errors import (
+    InvalidInput,
+    MissingAPIKey,
+    ModelNotFound,
+    PosterchatError,
+    RateLimited,
+    StreamInterrupted,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from ..retry import Retryable
+from .base import Chunk, GenerationParams, Provider, Usage
+
+log = logging.getLogger("posterchat.openai")
+
+CONTEXT_WINDOWS = {"gpt-4o": 128_000, "gpt-4.1": 1_000_000, "ft:gpt-4o": 128_000, "ft:gpt-4.1": 1_000_000, "o": 128_000}
+DEFAULT_CONTEXT = 8192
+CHARS_PER_TOKEN_ESTIMATE = 3  # deliberately low, so estimates overcount
+
+
+class OpenAICompatProvider(Provider):
+    """Chat completions from one OpenAI-compatible base_url."""
+
+    name = "openai"
+    supports_tools = True
+
+    def __init__(self, *, api_key: str | None, base_url: str | None, context_windows: dict[str, int] | None = None):
+        self.api_key = api_key
+        self.base_url = base_url
+        self.context_windows = {**CONTEXT_WINDOWS, **(context_windows or {})}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self, model: str) -> openai.AsyncOpenAI:
+        """The client for the running event loop; the SDK's own retries are off (posterchat retries once)."""
+        if not self.api_key and not self.base_url:
+            raise MissingAPIKey(
+                f"model {model!r} is served by OpenAI: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
+                "OpenAI-compatible server), or use the embedded model 'local'"
+            )
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = openai.AsyncOpenAI(
+                api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0,
+                http_client=httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)),
+            )
+            self._clients[loop] = client
+        return client
+
+    def context_window(self, model: str) -> int:
+        matches = [prefix for prefix in self.context_windows if model.startswith(prefix)]
+        return self.context_windows[max(matches, key=len)] if matches else DEFAULT_CONTEXT
+
+    def count_tokens(self, text: str, model: str) -> int:
+        encoding = _encoding(model)
+        if encoding is None:
+            return len(text) // CHARS_PER_TOKEN_ESTIMATE + 1
+        return len(encoding.encode(text, disallowed_special=()))
+
+    async def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> AsyncIterator[Chunk]:
+        client = self._client(params.model)
+        request: dict[str, Any] = dict(
+            model=params.model, messages=messages, temperature=params.temperature, max_tokens=params.max_tokens,
+            stream=True, stream_options={"include_usage": True}, timeout=params.timeout, **params.extra,
+        )
+        if params.tools:
+            request["tools"] = params.tools
+        try:
+            response = await client.chat.completions.create(**request)
+        except Exception as exc:
+            raise _translate(exc, params.model) from None
+        async with response:
+            finished = False
+            async for chunk in _chunks(response, params.model):
+                finished = finished or chunk.finish_reason is not None
+                yield chunk
+        if not finished:
+            raise StreamInterrupted("The model server stopped answering mid-way; the answer is incomplete.")
+
+    async def aclose(self) -> None:
+        for client in list(self._clients.values()):
+            await client.close()
+        self._clients.clear()
+
+
+async def _chunks(response, model: str) -> AsyncIterator[Chunk]:
+    """Turn SDK stream events into Chunks, gathering tool-call fragments into whole calls."""
+    calls: dict[int, dict[str, Any]] = {}
+    started = False
+    try:
+        async for event in response:
+            usage = Usage(event.usage.prompt_tokens, event.usage.completion_tokens) if event.usage else None
+            choice = event.choices[0] if event.choices else None
+            delta = choice.delta if choice else None
+            for call in (delta.tool_calls or []) if delta else []:
+                slot = calls.setdefault(call.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                slot["id"] = call.id or slot["id"]
+                if call.function:
+                    slot["function"]["name"] += call.function.name or ""
+                    slot["function"]["arguments"] += call.function.arguments or ""
+            finish = choice.finish_reason if choice else None
+            text = (delta.content or "") if delta else ""
+            if text or usage or finish:
+                started = started or bool(text)
+                yield Chunk(
+                    text=text, usage=usage, finish_reason=finish,
+                    tool_calls=[calls[i] for i in sorted(calls)] if finish and calls else None,
+                )
+    except PosterchatError:
+        raise
+    except Exception as exc:
+        error = _translate(exc, model)
+        if started and isinstance(error, Retryable):
+            raise StreamInterrupted("The connection to the model server broke mid-answer.") from None
+        raise error from None
+
+
+def _translate(exc: Exception, model: str) -> Exception:
+    """Map SDK and transport exceptions onto posterchat errors, wrapping the transient ones in Retryable."""
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        return Retryable(UpstreamTimeout("The model server did not answer in time."))
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        return Retryable(UpstreamError("Could not reach the model server."))
+    if isinstance(exc, openai.APIStatusError):
+        return _from_status(exc, model)
+    if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError):
+        return UpstreamError("The model server sent an answer that could not be read.")
+    log.error("unexpected upstream failure: %r", exc)
+    return UpstreamError("The model server failed to answer.")
+
+
+def _from_status(exc: openai.APIStatusError, model: str) -> Exception:
+    """Map an HTTP error status from the upstream."""
+    status, body = exc.status_code, exc.body if isinstance(exc.body, dict) else {}
+    error = body["error"] if isinstance(body.get("error"), dict) else body  # the SDK may have unwrapped it
+    code = error.get("code") or error.get("type")
+    retry_after = retry_after_seconds(exc.response.headers)
+    if status == 429:
+        if code == "insufficient_quota":
+            return RateLimited("The model provider's quota is used up; check the plan and billing of the API key.")
+        wait = f" Try again in {retry_after:.0f} seconds." if retry_after else ""
+        return Retryable(RateLimited(f"The model provider is rate limiting requests.{wait}", retry_after=retry_after))
+    if status in (401, 403):
+        return UpstreamAuthError("The model server refused the API key; check OPENAI_API_KEY.")
+    if status == 404:
+        return ModelNotFound(f"Model {model!r} was not found on the model server; check the model id.")
+    if status in (408, 409) or status >= 500:
+        return Retryable(UpstreamError(f"The model server failed (HTTP {status}).", retry_after=retry_after))
+    return InvalidInput(f"The model server rejected the request (HTTP {status}).")
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds from Retry-After-Ms or Retry-After (seconds or an HTTP date), else None."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        return max(0.0, email.utils.mktime_tz(parsed) - time.time()) if parsed else None
+
+
+@lru_cache(maxsize=32)
+def _encoding(model: str):
+    """tiktoken's encoding for `model`, or None when it cannot be loaded (offline, unknown model)."""
+    try:
+        import tiktoken
+
+        base = model.removeprefix("ft:").split(":")[0]
+        try:
+            return tiktoken.encoding_for_model(base)
+        except KeyError:
+            return tiktoken.get_encoding("o200k_base")
+    except Exception:
+        return None

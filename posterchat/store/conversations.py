@@ -1,0 +1,144 @@
+"""Stored conversations: a turn appends two messages in one transaction, never rewriting history."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import NotFound
+from .models import Conversation, Message, utcnow
+
+TITLE_CHARS = 80
+
+
+def new_conversation_id() -> str:
+    """128 random bits, hex: unguessable and safe in any URL."""
+    return secrets.token_hex(16)
+
+
+def _iso(moment: datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands timestamps back without their zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _summary(conversation: Conversation, count: int) -> dict[str, Any]:
+    return {
+        "id": conversation.id, "title": conversation.title, "model": conversation.model,
+        "created_at": _iso(conversation.created_at), "updated_at": _iso(conversation.updated_at),
+        "message_count": count,
+    }
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id, "role": message.role, "content": message.content,
+        "created_at": _iso(message.created_at), "model": message.model, "feedback": message.feedback,
+    }
+
+
+class ConversationStore:
+    """Conversations and their messages, scoped to an owner: another owner's conversation is not found."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def _get(self, session: Session, owner: str, conversation_id: str) -> Conversation:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.owner != owner:
+            raise NotFound(f"conversation {conversation_id!r} was not found")
+        return conversation
+
+    def history(self, owner: str, conversation_id: str) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
+        """The messages as chat history, and the conversation's latest poster."""
+        with self.sessions() as session:
+            conversation = self._get(session, owner, conversation_id)
+            rows = session.execute(
+                select(Message.role, Message.content).where(Message.conversation_id == conversation_id)
+                .order_by(Message.id)
+            ).all()
+            return [{"role": role, "content": content} for role, content in rows], conversation.poster
+
+    def append_turn(
+        self,
+        owner: str,
+        conversation_id: str,
+        user_text: str,
+        answer: str,
+        *,
+        model: str,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        poster: dict[str, Any] | None = None,
+        create: bool = False,
+        replace_last_turn: bool = False,
+    ) -> tuple[int, int]:
+        """Add a turn's two messages in one transaction (creating the conversation if asked); return their ids."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            if create:
+                session.add(Conversation(id=conversation_id, owner=owner, title=user_text[:TITLE_CHARS].strip(),
+                                         model=model, created_at=now, updated_at=now))
+                session.flush()
+            else:
+                self._get(session, owner, conversation_id)
+            if replace_last_turn:
+                self._drop_last_turn(session, conversation_id)
+            values = {"updated_at": now, "model": model}
+            if poster is not None:
+                values["poster"] = poster
+            session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+            user = Message(conversation_id=conversation_id, role="user", content=user_text, created_at=now)
+            assistant = Message(conversation_id=conversation_id, role="assistant", content=answer, model=model,
+                                prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, created_at=now)
+            session.add_all([user, assistant])
+            session.flush()
+            return user.id, assistant.id
+
+    def _drop_last_turn(self, session: Session, conversation_id: str) -> None:
+        """Delete the last user message and everything after it."""
+        last_user = session.scalar(
+            select(func.max(Message.id)).where(Message.conversation_id == conversation_id, Message.role == "user")
+        )
+        if last_user is not None:
+            session.execute(delete(Message).where(Message.conversation_id == conversation_id, Message.id >= last_user))
+
+    def get(self, owner: str, conversation_id: str) -> dict[str, Any]:
+        """One conversation with all its messages and timestamps."""
+        with self.sessions() as session:
+            conversation = self._get(session, owner, conversation_id)
+            messages = [_message(m) for m in conversation.messages]
+            return {**_summary(conversation, len(messages)), "poster": conversation.poster, "messages": messages}
+
+    def list(self, owner: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the owner's conversations, newest first, and whether more follow."""
+        counts = (select(Message.conversation_id, func.count().label("n")).group_by(Message.conversation_id)
+                  .subquery())
+        query = (
+            select(Conversation, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+            .where(Conversation.owner == owner)
+            .order_by(Conversation.updated_at.desc(), Conversation.id)
+            .limit(limit + 1).offset(offset)
+        )
+        with self.sessions() as session:
+            rows = session.execute(query).all()
+        return [_summary(c, n) for c, n in rows[:limit]], len(rows) > limit
+
+    def reset(self, owner: str, conversation_id: str) -> None:
+        """Remove every message, keeping the conversation."""
+        with self.sessions.begin() as session:
+            self._get(session, owner, conversation_id)
+            session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+            session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                            .values(updated_at=utcnow(), poster=None))
+
+    def delete(self, owner: str, conversation_id: str) -> None:
+        """Delete a conversation and its messages."""
+        with self.sessions.begin() as session:
+            conversation = self._get(session, owner, conversation_id)
+            session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+            session.delete(conversation)
