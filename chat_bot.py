@@ -8,11 +8,9 @@ import logging
 import sys
 
 from posterchat.chat import chat_with_model as _chat_with_model
-from posterchat.cli import chat_bot_main
-from posterchat.config import get_settings
+from posterchat.cli import chat_bot_main, spec_defaults
 
-DEFAULT_CHAT_MODEL = get_settings().resolved_default_model
-system_msg = get_settings().system_message
+DEFAULT_CHAT_MODEL, system_msg = spec_defaults(as_script=__name__ == "__main__")
 
 # The spec's debug mode: set POSTERCHAT_LOG_LEVEL=DEBUG, or uncomment this line.
 # logging.basicConfig(level=logging.DEBUG, format='[%(levelname)s] %(message)s')

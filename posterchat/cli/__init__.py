@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
+from ..config import get_settings
+from ..errors import ConfigError
 from . import chat, serve
-from .common import Parser, run_cli, setup_logging
+from .common import EXIT_USAGE, Parser, run_cli, setup_logging
+
+
+def spec_defaults(as_script: bool) -> tuple[str, str]:
+    """DEFAULT_CHAT_MODEL and the system message for chat_bot.py; a bad setting ends a script with one line."""
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        if not as_script:
+            raise
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    return settings.resolved_default_model, settings.system_message
 
 
 def chat_bot_main(argv: list[str] | None = None, chat_function=None) -> int:

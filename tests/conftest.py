@@ -1,0 +1,137 @@
+"""Shared fixtures: isolated settings, a fake provider for plumbing, the real embedded model, real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from posterchat.chat import ChatService
+from posterchat.config import EMBEDDED_MODEL_ID, Settings, load_settings
+from posterchat.providers import Router
+from posterchat.providers.base import Chunk, GenerationParams, Provider, Usage
+
+from .servers import ThreadServer
+
+for name in list(os.environ):  # the tests decide every setting themselves
+    if name.startswith("POSTERCHAT_") and not name.startswith("POSTERCHAT_TEST_") or name.startswith("OPENAI_"):
+        del os.environ[name]
+
+FAST = {"temperature": 0, "max_tokens": 12}  # real-model requests: greedy and short
+
+
+class FakeProvider(Provider):
+    """Yields scripted chunks and records every request, for testing plumbing."""
+
+    name = "fake"
+
+    def __init__(self, chunks=("Hello", " from", " fake"), *, usage=Usage(11, 3), delay: float = 0.0,
+                 fail: Exception | None = None, context: int = 100_000):
+        self.chunks = list(chunks)
+        self.usage = usage
+        self.delay = delay
+        self.fail = fail
+        self.context = context
+        self.received: list[list[dict]] = []
+        self.params: list[GenerationParams] = []
+        self.cancelled = 0
+
+    async def stream(self, messages, params):
+        self.received.append(messages)
+        self.params.append(params)
+        try:
+            for text in self.chunks:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                yield Chunk(text=text)
+            if self.fail:
+                raise self.fail
+            yield Chunk(usage=self.usage, finish_reason="stop")
+        except (asyncio.CancelledError, GeneratorExit):
+            self.cancelled += 1
+            raise
+
+    def count_tokens(self, text: str, model: str) -> int:
+        return len(text) // 4 + 1
+
+    def context_window(self, model: str) -> int:
+        return self.context
+
+
+class FakeRouter(Router):
+    """Routes every model id to one provider."""
+
+    def __init__(self, settings: Settings, provider: Provider):
+        super().__init__(settings)
+        self.provider = provider
+
+    def resolve(self, model):
+        return self.canonical(model), self.provider
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    """Settings isolated from the environment and any .env file, with data in tmp_path."""
+    return load_settings(_env_file=None, data_dir=tmp_path, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def fake_service(settings, fake) -> ChatService:
+    """A ChatService whose every model is the fake provider."""
+    return ChatService(settings, FakeRouter(settings, fake))
+
+
+@pytest.fixture(scope="session")
+def embedded_router(tmp_path_factory) -> Router:
+    """One loaded embedded model for the whole run."""
+    router = Router(make_settings(tmp_path_factory.mktemp("embedded")))
+    router.local(EMBEDDED_MODEL_ID).count_tokens("warm", EMBEDDED_MODEL_ID)
+    return router
+
+
+@pytest.fixture
+def embedded_service(settings, embedded_router) -> ChatService:
+    """A ChatService on the real embedded model (loaded once per run), with this test's settings."""
+    return ChatService(settings, embedded_router)
+
+
+@pytest.fixture
+def serve():
+    """Start a real server on a random port for an app: `with serve(app) as server: server.url`."""
+    started: list[ThreadServer] = []
+
+    def start(app) -> ThreadServer:
+        server = ThreadServer(app).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__()
+
+
+@pytest.fixture
+def fake_server(settings, fake_service, serve) -> ThreadServer:
+    """A real server whose models are all the fake provider."""
+    from posterchat.api.app import create_app
+
+    return serve(create_app(settings, service=fake_service))
+
+
+@pytest.fixture
+def embedded_server(settings, embedded_service, serve) -> ThreadServer:
+    """A real server on the real embedded model."""
+    from posterchat.api.app import create_app
+
+    return serve(create_app(settings, service=embedded_service))
