@@ -50,9 +50,10 @@ class AuthError(PosterchatError):
 
 
 class MissingAPIKey(ConfigError):
-    """An OpenAI-routed model was asked for but no API key is set."""
+    """An OpenAI-routed model was asked for but no API key is set; to a client, that model is not here."""
 
-    code = "missing_api_key"
+    code = "model_not_found"
+    status = 404
 
 
 class RateLimited(PosterchatError):
@@ -60,6 +61,16 @@ class RateLimited(PosterchatError):
 
     code = "rate_limited"
     status = 429
+
+
+class Unauthorized(AuthError):
+    """The caller sent no valid API key for this server."""
+
+
+class BudgetExceeded(RateLimited):
+    """The API key's monthly budget is used up."""
+
+    code = "budget_exceeded"
 
 
 class Overloaded(PosterchatError):

@@ -9,12 +9,14 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from .. import __version__
+from .. import __version__, observability
 from ..chat import ChatService
 from ..config import Settings, get_settings
 from ..exchange import ConversationChat
 from ..store import Store, open_store
 from . import chat, conversations, errors, health, openai_api, page
+from . import export as export_api
+from . import feedback, metrics, preferences
 
 log = logging.getLogger("posterchat.api")
 
@@ -22,7 +24,10 @@ log = logging.getLogger("posterchat.api")
 def create_app(settings: Settings | None = None, *, service: ChatService | None = None,
                store: Store | None = None) -> FastAPI:
     """Build the app; the store is opened (and migrated) when the server starts."""
+    if settings is None:  # the server's own app (uvicorn's factory): it owns the process's logging
+        observability.setup_logging(get_settings().log_level)
     settings = settings or get_settings()
+    owns_service = service is None
     service = service or ChatService(settings)
 
     @asynccontextmanager
@@ -31,7 +36,8 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
         app.state.conversation_chat = ConversationChat(service, app.state.store)
         await _warm_default_model(service)
         yield
-        await service.router.aclose()
+        if owns_service:
+            await service.router.aclose()
         if store is None:
             app.state.store.close()
 
@@ -49,9 +55,12 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
                         "X-RateLimit-Reset"],
     )
     errors.install(app)
-    for module in (chat, conversations, openai_api, health, page):
+    for module in (chat, conversations, openai_api, health, page, preferences, export_api, feedback):
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.mount("/static", page.static_files(), name="static")
+    observability.install(app, service)  # last: its middleware is outermost and sees every response
     return app
 
 
