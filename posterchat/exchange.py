@@ -7,6 +7,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from . import preferences
 from .chat import ChatService, Turn
 from .errors import InvalidInput
 from .store import Store, new_conversation_id
@@ -33,7 +34,7 @@ class ConversationChat:
     async def begin(
         self,
         owner: str,
-        message: str,
+        message: str | None,
         *,
         history: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
@@ -45,13 +46,16 @@ class ConversationChat:
             raise InvalidInput("send either conversation_id or conversation_history, not both")
         if regenerate and conversation_id is None:
             raise InvalidInput("regenerate needs the conversation_id of a stored conversation")
+        prefs = await preferences.load(self.store, owner)
+        options = preferences.turn_options(prefs, self.service.settings, **options)
         if history is not None:
             return Exchange(self.service.start(message, history, **options), owner, None)
         if conversation_id is None:
             return Exchange(self.service.start(message, [], **options), owner, new_conversation_id(), create=True)
         stored, _poster = await to_thread.run_sync(self.store.conversations.history, owner, conversation_id)
         if regenerate:
-            stored = _without_last_turn(stored)
+            stored, last_message = _without_last_turn(stored)
+            message = message or last_message
         turn = self.service.start(message, stored, **options)
         return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate)
 
@@ -70,9 +74,9 @@ class ConversationChat:
         return body
 
 
-def _without_last_turn(history: list[dict[str, str]]) -> list[dict[str, str]]:
-    """History up to (not including) the last user message."""
+def _without_last_turn(history: list[dict[str, str]]) -> tuple[list[dict[str, str]], str]:
+    """History before the last user message, and that message."""
     for index in range(len(history) - 1, -1, -1):
         if history[index]["role"] == "user":
-            return history[:index]
+            return history[:index], history[index]["content"]
     raise InvalidInput("there is no answer to regenerate in this conversation")

@@ -245,3 +245,21 @@ def test_docs_and_openapi(fake_server):
     assert httpx.get(f"{fake_server.url}/docs").status_code == 200
     schema = httpx.get(f"{fake_server.url}/openapi.json").json()
     assert {"/chat", "/chat/reset", "/conversations", "/v1/chat/completions", "/v1/models"} <= set(schema["paths"])
+
+
+def test_regenerate_replaces_the_last_answer(settings, serve):
+    provider = FakeProvider(["first answer"])
+    server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, provider))))
+    conversation = httpx.post(f"{server.url}/chat", json={"message": "one"}).json()["conversation_id"]
+    httpx.post(f"{server.url}/chat", json={"message": "two", "conversation_id": conversation})
+    provider.chunks = ["better answer"]
+    again = httpx.post(f"{server.url}/chat", json={"conversation_id": conversation, "regenerate": True}).json()
+    assert again["response"] == "better answer"
+    assert provider.received[-1][-1] == {"role": "user", "content": "two"}
+    assert len(provider.received[-1]) == 4  # system, one, first answer, two
+    stored = httpx.get(f"{server.url}/conversations/{conversation}").json()["messages"]
+    assert [m["content"] for m in stored] == ["one", "first answer", "two", "better answer"]
+    missing = httpx.post(f"{server.url}/chat", json={"regenerate": True})
+    assert missing.status_code == 400 and "conversation_id" in missing.json()["error"]["message"]
+    no_message = httpx.post(f"{server.url}/chat", json={"conversation_id": conversation})
+    assert no_message.status_code == 422 and "message is required" in no_message.json()["error"]["message"]

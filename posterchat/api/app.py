@@ -14,9 +14,11 @@ from ..chat import ChatService
 from ..config import Settings, get_settings
 from ..exchange import ConversationChat
 from ..store import Store, open_store
+from ..usage import load_prices
 from . import chat, conversations, errors, health, openai_api, page
 from . import export as export_api
-from . import feedback, metrics, preferences
+from . import bodylimit, feedback, gate, metrics, preferences
+from . import usage as usage_api
 
 log = logging.getLogger("posterchat.api")
 
@@ -29,11 +31,13 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     settings = settings or get_settings()
     owns_service = service is None
     service = service or ChatService(settings)
+    prices = load_prices(settings.prices_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = store or await to_thread.run_sync(open_store, settings.resolved_database_url)
         app.state.conversation_chat = ConversationChat(service, app.state.store)
+        gate.start(app, settings, app.state.store, prices)
         await _warm_default_model(service)
         yield
         if owns_service:
@@ -47,15 +51,19 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     )
     app.state.settings = settings
     app.state.service = service
+    app.add_middleware(bodylimit.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(gate.Gate)  # inside CORS, so refusals carry CORS headers too
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_origin_regex=settings.cors_origin_regex,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         expose_headers=["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                        "X-RateLimit-Reset"],
+                        "X-RateLimit-Reset", "X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Tokens",
+                        "X-RateLimit-Reset-Tokens", "WWW-Authenticate"],
     )
     errors.install(app)
-    for module in (chat, conversations, openai_api, health, page, preferences, export_api, feedback):
+    for module in (chat, conversations, openai_api, health, page, preferences, export_api, feedback,
+                   usage_api):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

@@ -5,23 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 
 from ..errors import PosterchatError
 from ..exchange import ConversationChat, Exchange
-from . import deps
+from . import deps, gate
 from .schemas import ChatRequest, ChatResponse, ErrorBody, ResetRequest, ResetResponse
 from .streaming import event, primed, sse
 
 router = APIRouter(tags=["chat"])
 
-ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 422, 429, 502, 503, 504)}
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 429, 502, 503, 504)}
 SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string", "description":
            "With stream=true: `delta` events {text}, then `done` (the JSON response) or `error` {error}."}}}}
 
 
-@router.post("/chat", response_model=ChatResponse, responses={**ERRORS, 200: SSE_DOC})
+@router.post("/chat", response_model=ChatResponse, responses={**ERRORS, 200: SSE_DOC},
+             dependencies=[Depends(gate.metered)])
 async def chat(
+    request: Request,
     body: ChatRequest,
     owner: str = Depends(deps.owner),
     conversations: ConversationChat = Depends(deps.conversation_chat),
@@ -30,11 +32,14 @@ async def chat(
     history = [m.model_dump() for m in body.conversation_history] if body.conversation_history is not None else None
     exchange = await conversations.begin(
         owner, body.message, history=history, conversation_id=body.conversation_id, regenerate=body.regenerate,
-        model=body.model, temperature=body.temperature, max_tokens=body.max_tokens,
+        model=body.model, max_tokens=body.max_tokens,
+        temperature=body.temperature if "temperature" in body.model_fields_set else None,  # else preferences decide
     )
     if body.stream:
-        return sse(_events(conversations, exchange, await primed(exchange.turn.stream())))
+        stream = gate.accounted(request, exchange.turn, await primed(exchange.turn.stream()))
+        return sse(_events(conversations, exchange, stream))
     await exchange.turn.finish()
+    await gate.account(request, exchange.turn)
     return await conversations.commit(exchange)
 
 

@@ -39,7 +39,8 @@ def describe_validation(exc: RequestValidationError) -> tuple[int, str]:
         return 422, f"unknown field {where!r}"
     if first.get("type") == "model_attributes_type":
         return 422, "the request body must be a JSON object"
-    return 422, f"{where}: {first.get('msg', 'is invalid')}"
+    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    return 422, message if where == "body" else f"{where}: {message}"
 
 
 def install(app: FastAPI) -> None:

@@ -6,11 +6,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from .. import preferences
 from ..chat import ChatService, Turn
 from ..errors import InvalidInput, PosterchatError
-from . import deps
+from . import deps, gate
 from .chat import ERRORS
 from .openai_schemas import Completion, CompletionRequest, chunk
 from .schemas import ModelCard, ModelList
@@ -26,29 +27,30 @@ async def models(service: ChatService = Depends(deps.service)) -> ModelList:
                            for m in service.router.models()])
 
 
-def _turn(body: CompletionRequest, service: ChatService) -> Turn:
+def _turn(body: CompletionRequest, service: ChatService, prefs: preferences.Preferences | None = None) -> Turn:
     """Map OpenAI messages onto a turn: system messages replace the server's prompt, the last must be the user's."""
     *earlier, last = body.messages
     if last.role != "user":
         raise InvalidInput("the last message must have role 'user'")
     system = [m.text() for m in earlier if m.role in ("system", "developer")]
     history = [{"role": m.role, "content": m.text()} for m in earlier if m.role in ("user", "assistant")]
-    return service.start(
-        last.text(), history, model=body.model, temperature=0.7 if body.temperature is None else body.temperature,
-        max_tokens=body.max_completion_tokens or body.max_tokens, system_message="\n\n".join(system) or None,
-    )
+    options = preferences.turn_options(prefs, service.settings, model=body.model, temperature=body.temperature,
+                                       max_tokens=body.max_completion_tokens or body.max_tokens)
+    return service.start(last.text(), history, system_message="\n\n".join(system) or None, **options)
 
 
-@router.post("/chat/completions", response_model=Completion, responses=ERRORS)
-async def chat_completions(body: CompletionRequest, service: ChatService = Depends(deps.service)):
+@router.post("/chat/completions", response_model=Completion, responses=ERRORS, dependencies=[Depends(gate.metered)])
+async def chat_completions(request: Request, body: CompletionRequest, service: ChatService = Depends(deps.service),
+                           owner: str = Depends(deps.owner), store=Depends(deps.store)):
     """Chat Completions, streaming or not, through posterchat's routing, system prompt and retries."""
-    turn = _turn(body, service)
+    turn = _turn(body, service, await preferences.load(store, owner))
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        stream = await primed(turn.stream())
+        stream = gate.accounted(request, turn, await primed(turn.stream()))
         return sse(_chunks(turn, stream, completion_id, created, include_usage))
     result = await turn.finish()
+    await gate.account(request, turn)
     return {
         "id": completion_id, "object": "chat.completion", "created": created, "model": result.model_used,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.response},

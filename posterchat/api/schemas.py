@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..messages import HistoryMessage
 
@@ -35,8 +35,8 @@ class UsageBody(BaseModel):
 class ChatRequest(Strict):
     """POST /chat: the spec's fields, plus stored conversations and streaming."""
 
-    message: str = Field(min_length=1, description="The user's new message.",
-                         examples=["Hello! I need help with my poster design."])
+    message: str | None = Field(None, min_length=1, description="The user's new message (optional with regenerate).",
+                                examples=["Hello! I need help with my poster design."])
     conversation_history: list[HistoryMessage] | None = Field(
         None, description="Earlier messages, when the client keeps the conversation itself (the spec's way).")
     conversation_id: str | None = Field(
@@ -47,6 +47,12 @@ class ChatRequest(Strict):
     max_tokens: int | None = Field(None, ge=1, description="Longest answer in tokens.")
     stream: bool = Field(False, description="Answer with Server-Sent Events: delta…, then done (or error).")
     regenerate: bool = Field(False, description="Replace the last turn of the stored conversation with a new answer.")
+
+    @model_validator(mode="after")
+    def _message_or_regenerate(self) -> "ChatRequest":
+        if self.message is None and not self.regenerate:
+            raise ValueError("message is required")
+        return self
 
 
 class ChatResponse(BaseModel):
