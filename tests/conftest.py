@@ -17,6 +17,7 @@ from posterchat.providers import Router
 from posterchat.providers.base import Chunk, GenerationParams, Provider, Usage
 
 from .servers import ThreadServer
+from .upstream import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 
 for name in list(os.environ):  # the tests decide every setting themselves
     if name.startswith("POSTERCHAT_") and not name.startswith("POSTERCHAT_TEST_") or name.startswith("OPENAI_"):

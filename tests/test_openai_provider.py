@@ -22,7 +22,7 @@ from posterchat.errors import (
 from posterchat.portal import run
 
 from .conftest import make_settings
-from .upstream import cut, fake_upstream, fake_upstream_server, hang, malformed, ok, reset, status  # noqa: F401
+from .upstream import cut, hang, malformed, reset, status
 
 FT_MODEL = "ft:gpt-4o-mini-2024-07-18:acme:posters:abc123"
 
