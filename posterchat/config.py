@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +61,30 @@ class Settings(BaseSettings):
     retry_wait: float = Field(1.0, ge=0, le=60)
     max_retry_after: float = Field(30.0, ge=0, le=3600, description="Longest Retry-After that is waited out.")
 
+    # Access, limits and usage (see docs/security.md)
+    require_keys: bool = Field(
+        False, description="Refuse every request while no API key exists, instead of serving openly."
+    )
+    rate_limit_rpm: int = Field(
+        60, ge=0, le=1_000_000, description="Model requests per minute per key or address; 0 = off."
+    )
+    rate_limit_tpm: int = Field(
+        100_000, ge=0, le=1_000_000_000, description="Model tokens per minute per key or address; 0 = off."
+    )
+    rate_limit_prefix: str = Field(
+        "posterchat", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Namespace of the rate-limit counters."
+    )
+    redis_url: str | None = Field(
+        None, description="Keep rate-limit counters in Redis (redis://host:6379/0), shared by every instance."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1 << 30, description="Largest request body accepted.")
+    prices_file: Path | None = Field(
+        None, description="TOML or JSON prices per model, USD per 1M tokens; default: the packaged prices.toml."
+    )
+
+    # Poster checks
+    viewing_distance_m: float = Field(3.0, gt=0, le=1000, description="Distance posters are read from, in metres.")
+
     # Storage and server
     data_dir: Path = Path("data")
     database_url: str | None = None
@@ -67,7 +92,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["null"], description="Allowed browser origins besides localhost ones."
     )
     cors_origin_regex: str = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
-    log_level: str = "INFO"
+    log_level: str = Field(
+        "INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL; DEBUG is the spec's debug mode."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
 
     @field_validator("log_level")
     @classmethod
@@ -76,6 +104,13 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not re.match(r"(async\+)?(redis|rediss|redis\+unix)://", value):
+            raise ValueError("must be a redis://, rediss:// or redis+unix:// URL")
+        return value or None
 
     @property
     def resolved_default_model(self) -> str:

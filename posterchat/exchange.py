@@ -10,6 +10,8 @@ from anyio import to_thread
 from . import preferences
 from .chat import ChatService, Turn
 from .errors import InvalidInput
+from .poster import Poster
+from .poster.assistant import PosterView
 from .store import Store, new_conversation_id
 
 
@@ -22,6 +24,7 @@ class Exchange:
     conversation_id: str | None  # None when the caller keeps the history
     create: bool = False
     replace_last_turn: bool = False
+    poster: dict[str, Any] | None = None  # a poster sent with this turn, stored with it
 
 
 class ConversationChat:
@@ -39,6 +42,7 @@ class ConversationChat:
         history: list[dict[str, Any]] | None = None,
         conversation_id: str | None = None,
         regenerate: bool = False,
+        poster: Poster | None = None,
         **options,
     ) -> Exchange:
         """Load what the turn needs and prepare it; nothing is stored yet."""
@@ -48,16 +52,27 @@ class ConversationChat:
             raise InvalidInput("regenerate needs the conversation_id of a stored conversation")
         prefs = await preferences.load(self.store, owner)
         options = preferences.turn_options(prefs, self.service.settings, **options)
+        stored, stored_poster = [], None
+        if conversation_id is not None:
+            stored, stored_poster = await to_thread.run_sync(self.store.conversations.history, owner,
+                                                             conversation_id)
+        sent = poster.model_dump(mode="json") if poster else None
+        options["poster"] = await self._poster_view(sent or stored_poster)
+        notes = {"poster": sent}
         if history is not None:
-            return Exchange(self.service.start(message, history, **options), owner, None)
+            return Exchange(self.service.start(message, history, **options), owner, None, **notes)
         if conversation_id is None:
-            return Exchange(self.service.start(message, [], **options), owner, new_conversation_id(), create=True)
-        stored, _poster = await to_thread.run_sync(self.store.conversations.history, owner, conversation_id)
+            return Exchange(self.service.start(message, [], **options), owner, new_conversation_id(), create=True,
+                            **notes)
         if regenerate:
             stored, last_message = _without_last_turn(stored)
             message = message or last_message
         turn = self.service.start(message, stored, **options)
-        return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate)
+        return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate, **notes)
+
+    async def _poster_view(self, poster: dict[str, Any] | None) -> PosterView | None:
+        """Measure the poster off the event loop (the checks are CPU work)."""
+        return await to_thread.run_sync(self.service.measure_poster, poster) if poster else None
 
     async def commit(self, exchange: Exchange) -> dict[str, Any]:
         """Store the finished turn (both messages in one transaction) and return the response body."""
@@ -68,7 +83,7 @@ class ConversationChat:
                 exchange.owner, exchange.conversation_id, exchange.turn.user_message, result.response,
                 model=result.model_used, prompt_tokens=result.usage.prompt_tokens,
                 completion_tokens=result.usage.completion_tokens, create=exchange.create,
-                replace_last_turn=exchange.replace_last_turn,
+                replace_last_turn=exchange.replace_last_turn, poster=exchange.poster,
             ))
             body["message_id"] = answer_id
         return body

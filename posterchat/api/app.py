@@ -15,7 +15,7 @@ from ..config import Settings, get_settings
 from ..exchange import ConversationChat
 from ..store import Store, open_store
 from ..usage import load_prices
-from . import chat, conversations, errors, health, openai_api, page
+from . import chat, conversations, errors, health, openai_api, page, poster
 from . import export as export_api
 from . import bodylimit, feedback, gate, metrics, preferences
 from . import usage as usage_api
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     )
     errors.install(app)
     for module in (chat, conversations, openai_api, health, page, preferences, export_api, feedback,
-                   usage_api):
+                   usage_api, poster):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

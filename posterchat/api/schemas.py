@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..messages import HistoryMessage
+from ..poster import Finding, Poster
 
 
 class Strict(BaseModel):
@@ -47,6 +48,8 @@ class ChatRequest(Strict):
     max_tokens: int | None = Field(None, ge=1, description="Longest answer in tokens.")
     stream: bool = Field(False, description="Answer with Server-Sent Events: delta…, then done (or error).")
     regenerate: bool = Field(False, description="Replace the last turn of the stored conversation with a new answer.")
+    poster: Poster | None = Field(None, description="The poster being worked on; measured, and kept with a stored "
+                                                     "conversation (later turns reuse the latest one).")
 
     @model_validator(mode="after")
     def _message_or_regenerate(self) -> "ChatRequest":
@@ -65,6 +68,7 @@ class ChatResponse(BaseModel):
     message_id: int | None = Field(None, description="Id of the stored answer, for feedback.")
     truncated_turns: int = Field(0, description="Oldest turns left out to fit the model's context.")
     usage: UsageBody
+    design_notes: list[Finding] = Field([], description="Measured findings on the poster, each with a fix.")
 
 
 class ResetRequest(Strict):

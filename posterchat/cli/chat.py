@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import portal
 from ..chat import chat_with_model, default_service
 from ..errors import PosterchatError
-from .common import Parser, read_history, write_atomically
+from .common import Parser, read_history, read_json, write_atomically
 
 
 def temperature(value: str) -> float:
@@ -26,6 +26,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model id (default: POSTERCHAT_DEFAULT_MODEL or the embedded model)")
     parser.add_argument("--temp", type=temperature, default=0.7, help="temperature, 0 to 2 (default 0.7)")
     parser.add_argument("--max-tokens", type=int, help="longest answer in tokens")
+    parser.add_argument("--poster", type=Path, help="poster description JSON: measured, and given to the assistant")
 
 
 def chat_bot_parser() -> Parser:
@@ -40,8 +41,10 @@ def chat_bot_parser() -> Parser:
 def chat_bot_command(args: argparse.Namespace, chat=chat_with_model) -> int:
     """Send one message, print the answer, update the history file."""
     history = read_history(args.history) if args.history else []
-    result = chat(args.message, history, model=args.model, temp=args.temp, max_tokens=args.max_tokens)
+    result = chat(args.message, history, model=args.model, temp=args.temp, max_tokens=args.max_tokens,
+                  poster=read_json(args.poster, "poster") if args.poster else None)
     print(result["response"])
+    print_design_notes(result)
     if args.history:
         write_atomically(args.history, json.dumps(result["conversation_history"], indent=2, ensure_ascii=False) + "\n")
     return 0
@@ -52,11 +55,18 @@ def _print_token(text: str) -> None:
     sys.stdout.flush()
 
 
+def print_design_notes(result: dict) -> None:
+    """The poster's measured findings, one line each on stderr."""
+    for note in result.get("design_notes", []):
+        print(f"design note ({note['severity']}): {note['message']}", file=sys.stderr)
+
+
 def ask_command(args: argparse.Namespace) -> int:
     """Stream one answer to stdout."""
-    chat_with_model(args.message, [], model=args.model, temp=args.temp, max_tokens=args.max_tokens,
-                    on_token=_print_token)
+    result = chat_with_model(args.message, [], model=args.model, temp=args.temp, max_tokens=args.max_tokens,
+                             poster=read_json(args.poster, "poster") if args.poster else None, on_token=_print_token)
     print()
+    print_design_notes(result)
     return 0
 
 

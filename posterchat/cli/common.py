@@ -40,16 +40,21 @@ def setup_logging() -> None:
     logging.basicConfig(level=get_settings().log_level, format="[%(levelname)s] %(message)s")
 
 
+def read_json(path: Path, what: str) -> Any:
+    """The JSON in `path`; any problem is one line naming the `what` file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{what} file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{what} file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{what} file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+
+
 def read_history(path: Path) -> list[dict[str, Any]]:
     """A conversation file: a JSON list of messages, or an object with `conversation_history`."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CliError(f"history file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"history file {path} cannot be read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise CliError(f"history file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    data = read_json(path, "history")
     if isinstance(data, dict) and "conversation_history" in data:
         data = data["conversation_history"]
     if not isinstance(data, list):
