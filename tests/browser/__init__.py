@@ -1,0 +1,1 @@
+"""The chat page, driven in real headless Chromium through real posterchat servers."""
