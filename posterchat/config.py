@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Keep rate-limit counters in Redis (redis://host:6379/0), shared by every instance."
     )
+    idempotency_ttl: float = Field(
+        86_400, ge=60, le=30 * 86_400, description="Seconds an answer given under an Idempotency-Key is replayed."
+    )
     max_body_bytes: int = Field(1_048_576, ge=1024, le=1 << 30, description="Largest request body accepted.")
     prices_file: Path | None = Field(
         None, description="TOML or JSON prices per model, USD per 1M tokens; default: the packaged prices.toml."

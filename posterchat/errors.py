@@ -73,6 +73,20 @@ class BudgetExceeded(RateLimited):
     code = "budget_exceeded"
 
 
+class IdempotencyKeyReused(PosterchatError):
+    """An Idempotency-Key came back with a different request body."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
+class IdempotencyInProgress(PosterchatError):
+    """The request holding this Idempotency-Key is still running, or lost its claim to another."""
+
+    code = "idempotency_in_progress"
+    status = 409
+
+
 class Overloaded(PosterchatError):
     """The embedded model's queue is full."""
 

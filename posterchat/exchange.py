@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
+from sqlalchemy.orm import Session
 
 from . import preferences
 from .chat import ChatService, Turn
@@ -74,16 +76,28 @@ class ConversationChat:
         """Measure the poster off the event loop (the checks are CPU work)."""
         return await to_thread.run_sync(self.service.measure_poster, poster) if poster else None
 
-    async def commit(self, exchange: Exchange) -> dict[str, Any]:
-        """Store the finished turn (both messages in one transaction) and return the response body."""
+    async def commit(self, exchange: Exchange, record: Callable[[Session | None, dict], None] | None = None
+                     ) -> dict[str, Any]:
+        """Store the finished turn (both messages in one transaction) and return the response body.
+
+        `record(session, body)` stores the response body too, in the turn's transaction (an Idempotency-Key's).
+        """
         result = exchange.turn.result()
         body = {**result.as_dict(), "conversation_id": exchange.conversation_id, "message_id": None}
+
+        def also(session: Session, answer_id: int) -> None:
+            body["message_id"] = answer_id
+            if record is not None:
+                record(session, body)
+
+        if exchange.conversation_id is None and record is not None:
+            await to_thread.run_sync(record, None, body)
         if exchange.conversation_id is not None:
             _, answer_id = await to_thread.run_sync(lambda: self.store.conversations.append_turn(
                 exchange.owner, exchange.conversation_id, exchange.turn.user_message, result.response,
                 model=result.model_used, prompt_tokens=result.usage.prompt_tokens,
                 completion_tokens=result.usage.completion_tokens, create=exchange.create,
-                replace_last_turn=exchange.replace_last_turn, poster=exchange.poster,
+                replace_last_turn=exchange.replace_last_turn, poster=exchange.poster, also=also,
             ))
             body["message_id"] = answer_id
         return body

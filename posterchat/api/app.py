@@ -17,7 +17,7 @@ from ..store import Store, open_store
 from ..usage import load_prices
 from . import chat, conversations, errors, health, openai_api, page, poster
 from . import export as export_api
-from . import bodylimit, feedback, gate, metrics, preferences
+from . import bodylimit, contract, feedback, gate, metrics, preferences
 from . import usage as usage_api
 
 log = logging.getLogger("posterchat.api")
@@ -37,9 +37,10 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     async def lifespan(app: FastAPI):
         app.state.store = store or await to_thread.run_sync(open_store, settings.resolved_database_url)
         app.state.conversation_chat = ConversationChat(service, app.state.store)
-        gate.start(app, settings, app.state.store, prices)
+        await gate.start(app, settings, app.state.store, prices)
         await _warm_default_model(service)
         yield
+        await gate.stop(app)
         if owns_service:
             await service.router.aclose()
         if store is None:
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.mount("/static", page.static_files(), name="static")
+    contract.install(app)
     observability.install(app, service)  # last: its middleware is outermost and sees every response
     return app
 

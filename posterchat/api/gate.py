@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import observability
 from ..auth import Authenticator
 from ..chat import Turn
 from ..config import Settings
@@ -37,10 +39,59 @@ class Guards:
     meter: UsageMeter
 
 
-def start(app: FastAPI, settings: Settings, store: Store, prices: PriceTable) -> None:
+async def start(app: FastAPI, settings: Settings, store: Store, prices: PriceTable) -> None:
     """Set the app's guards up once its store is open (called from the lifespan)."""
-    app.state.guards = Guards(Authenticator(store.keys, require_keys=settings.require_keys), RateLimiter(settings),
+    limiter = RateLimiter(settings)
+    if settings.redis_url and limiter.enabled and not await limiter.check():
+        log.warning("POSTERCHAT_REDIS_URL cannot be reached; rate limits are not enforced until it can")
+    app.state.guards = Guards(Authenticator(store.keys, require_keys=settings.require_keys,
+                                            inline_reads=getattr(store, "inline_reads", False)), limiter,
                               UsageMeter(store.usage, prices))
+    app.state.usage_writer = UsageWriter(app.state.guards.meter)
+
+
+async def stop(app: FastAPI) -> None:
+    """Write any usage still counted in memory (called from the lifespan, before the store closes)."""
+    if getattr(app.state, "guards", None) is not None:
+        await to_thread.run_sync(app.state.guards.meter.flush)
+
+
+class UsageWriter:
+    """Group commit: each answer's usage is stored before its response ends, in one transaction per batch.
+
+    While one batch is being written, the answers that finish meanwhile are counted in memory and written
+    together next, so under load the database sees one upsert per owner and model per batch, not per request.
+    """
+
+    def __init__(self, meter: UsageMeter):
+        self.meter = meter
+        self._next: asyncio.Future | None = None  # resolved once a batch that includes newer records is stored
+        self._writing = False
+
+    async def write(self, owner: str, model: str, usage, *, local: bool) -> float:
+        """Count the usage, wait until its batch is stored, and return its cost."""
+        cost = self.meter.add(owner, model, usage, local=local)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._writing:
+                self._writing = True
+                asyncio.get_running_loop().create_task(self._run())
+        await asyncio.shield(self._next)
+        return cost
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                batch, self._next = self._next, None
+                try:
+                    await to_thread.run_sync(self.meter.flush)
+                except Exception as exc:  # the records stay counted for the next batch
+                    batch.set_exception(exc)
+                    batch.exception()  # retrieved: the waiters log it
+                else:
+                    batch.set_result(None)
+        finally:
+            self._writing = False
 
 
 def guards(request: Request) -> Guards:
@@ -101,8 +152,9 @@ async def account(request: Request, turn: Turn) -> None:
     found = guards(request)
     usage = turn.result().usage
     try:
-        await to_thread.run_sync(lambda: found.meter.record(
-            getattr(request.state, "owner", OPEN_OWNER), turn.model, usage, local=turn.provider.runs_in_process))
+        cost = await request.app.state.usage_writer.write(getattr(request.state, "owner", OPEN_OWNER), turn.model,
+                                                          usage, local=turn.provider.runs_in_process)
+        observability.record_tokens(turn.model, usage, cost)
     except Exception:  # the answer is already the caller's; losing one usage row must not fail it
         log.exception("could not record usage for %s", turn.model)
     await found.limiter.charge(_identity(request), usage.total_tokens)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from .. import preferences
 from ..chat import ChatService, Turn
 from ..errors import InvalidInput, PosterchatError
-from . import deps, gate
+from . import contract, deps, gate
 from .chat import ERRORS
 from .openai_schemas import Completion, CompletionRequest, chunk
 from .schemas import ModelCard, ModelList
@@ -39,7 +39,8 @@ def _turn(body: CompletionRequest, service: ChatService, prefs: preferences.Pref
     return service.start(last.text(), history, system_message="\n\n".join(system) or None, **options)
 
 
-@router.post("/chat/completions", response_model=Completion, responses=ERRORS, dependencies=[Depends(gate.metered)])
+@router.post("/chat/completions", response_model=Completion, responses={**ERRORS, 200: contract.COMPLETION_STREAM},
+             dependencies=[Depends(gate.metered)])
 async def chat_completions(request: Request, body: CompletionRequest, service: ChatService = Depends(deps.service),
                            owner: str = Depends(deps.owner), store=Depends(deps.store)):
     """Chat Completions, streaming or not, through posterchat's routing, system prompt and retries."""

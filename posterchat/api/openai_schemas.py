@@ -8,14 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str
     text: str | None = None
 
 
 class CompletionMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[ContentPart] | None = None
@@ -28,7 +28,7 @@ class CompletionMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     include_usage: bool = False
 
@@ -36,7 +36,7 @@ class StreamOptions(BaseModel):
 class CompletionRequest(BaseModel):
     """POST /v1/chat/completions; fields posterchat does not use are accepted and ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str | None = Field(None, max_length=200)
     messages: list[CompletionMessage] = Field(min_length=1)

@@ -21,7 +21,8 @@ async def get_preferences(owner: str = Depends(deps.owner), store=Depends(deps.s
 
 
 @router.put("", response_model=Preferences, response_model_exclude_none=True, responses=INVALID)
-async def put_preferences(body: Preferences, owner: str = Depends(deps.owner), store=Depends(deps.store)) -> Preferences:
+async def put_preferences(body: Preferences, owner: str = Depends(deps.owner),
+                          store=Depends(deps.store)) -> Preferences:
     """Replace the caller's preferences; a request's own model or temperature still wins over them."""
     await to_thread.run_sync(store.preferences.put, owner, body)
     return body

@@ -11,9 +11,9 @@ from ..poster import Finding, Poster
 
 
 class Strict(BaseModel):
-    """Unknown fields are an error."""
+    """Unknown fields are an error, and so are values of the wrong JSON type (true for 1, "1" for 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorDetail(BaseModel):

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from . import deps, gate
 from .schemas import ErrorBody
 
 router = APIRouter(tags=["usage"])
+
+
+def _iso_date(value):
+    """Only YYYY-MM-DD: pydantic alone also reads "0" as a Unix time."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class UsageTotals(BaseModel):
@@ -48,7 +60,7 @@ class UsageReport(BaseModel):
 @router.get("/usage", response_model=UsageReport, responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 async def usage(
     request: Request,
-    since: date | None = Query(None, description="First day to include (YYYY-MM-DD, UTC)."),
+    since: IsoDate | None = Query(None, description="First day to include (YYYY-MM-DD, UTC)."),
     owner: str = Depends(deps.owner),
 ) -> UsageReport:
     """What the caller's completions used and cost."""

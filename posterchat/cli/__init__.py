@@ -6,7 +6,8 @@ import sys
 
 from ..config import get_settings
 from ..errors import ConfigError
-from . import chat, serve
+from . import chat, keys, serve
+from . import export as export_cli
 from .common import EXIT_USAGE, Parser, run_cli, setup_logging
 
 
@@ -38,6 +39,8 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     chat.register(commands)
     serve.register(commands)
+    keys.register(commands)
+    export_cli.register(commands)
     return parser
 
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from .sample import SAMPLE_POSTER
 
 MAX_COORD = 100_000.0
+MIN_SIZE = 0.001  # smaller sizes underflow to zero when multiplied (areas), and no real element is that small
 
 
 def _long_hex(value: str) -> str:
@@ -37,13 +38,13 @@ CheckId = Literal[
 class _Element(BaseModel):
     """Fields every element has: a box in the canvas unit, top-left origin."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: no true for 1, no "12" for 12
 
     id: ElementId
     x: float = Field(ge=-MAX_COORD, le=MAX_COORD, description="Left edge, in the canvas unit.")
     y: float = Field(ge=-MAX_COORD, le=MAX_COORD, description="Top edge, in the canvas unit.")
-    width: float = Field(gt=0, le=MAX_COORD, description="Box width, in the canvas unit.")
-    height: float = Field(gt=0, le=MAX_COORD, description="Box height, in the canvas unit.")
+    width: float = Field(ge=MIN_SIZE, le=MAX_COORD, description="Box width, in the canvas unit.")
+    height: float = Field(ge=MIN_SIZE, le=MAX_COORD, description="Box height, in the canvas unit.")
 
 
 class TextElement(_Element):
@@ -87,10 +88,10 @@ Element = Annotated[TextElement | ImageElement | ShapeElement, Field(discriminat
 class Poster(BaseModel):
     """A poster: the canvas (trim size) and its elements, later elements drawn on top."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SAMPLE_POSTER]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [SAMPLE_POSTER]})
 
-    width: float = Field(gt=0, le=MAX_COORD, description="Trim width, in `unit`.")
-    height: float = Field(gt=0, le=MAX_COORD, description="Trim height, in `unit`.")
+    width: float = Field(ge=MIN_SIZE, le=MAX_COORD, description="Trim width, in `unit`.")
+    height: float = Field(ge=MIN_SIZE, le=MAX_COORD, description="Trim height, in `unit`.")
     unit: Literal["px", "mm", "in"] = Field("mm", description="Unit of the canvas and of every element box.")
     dpi: float | None = Field(
         None, ge=10, le=4800,

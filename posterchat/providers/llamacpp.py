@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import logging
 import os
@@ -67,6 +68,7 @@ class LlamaCppProvider(Provider):
                     self._llama = Llama(
                         model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
                     )
+                    atexit.register(self.close)  # before interpreter teardown, where llama.cpp's finalizers fail
         return self._llama
 
     def is_ready(self) -> bool:
@@ -147,6 +149,13 @@ class LlamaCppProvider(Provider):
     def _prompt_tokens(self, llama, messages) -> int:
         """Prompt tokens as llama.cpp's chat template renders them."""
         return sum(self.count_tokens(m["content"], "") + 4 for m in messages) + 2
+
+    def close(self) -> None:
+        """Stop taking work and free the model."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,9 @@
-"""Every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server), through the official SDK."""
+"""Every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server), configured through the official SDK.
+
+The SDK's client supplies the base URL, headers and connection pool; the chat completion itself is sent on that pool
+and its Server-Sent Events parsed here, without the SDK's per-call request transformation and response models,
+which cost more than everything else posterchat does per request (see bench/results.md).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -46,11 +52,9 @@ class OpenAICompatProvider(Provider):
         self.api_key = api_key
         self.base_url = base_url
         self.context_windows = {**CONTEXT_WINDOWS, **(context_windows or {})}
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = weakref.WeakKeyDictionary()
 
-    def _client(self, model: str) -> openai.AsyncOpenAI:
+    def _client(self, model: str) -> _Client:
         """The client for the running event loop; the SDK's own retries are off (posterchat retries once)."""
         if not self.api_key and not self.base_url:
             raise MissingAPIKey(
@@ -60,11 +64,10 @@ class OpenAICompatProvider(Provider):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = openai.AsyncOpenAI(
-                api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0,
-                http_client=httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)),
-            )
-            self._clients[loop] = client
+            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100))
+            sdk = openai.AsyncOpenAI(api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0,
+                                     http_client=http)
+            client = self._clients[loop] = _Client.of(sdk, http)
         return client
 
     def context_window(self, model: str) -> int:
@@ -81,45 +84,111 @@ class OpenAICompatProvider(Provider):
         client = self._client(params.model)
         request: dict[str, Any] = dict(
             model=params.model, messages=messages, temperature=params.temperature, max_tokens=params.max_tokens,
-            stream=True, stream_options={"include_usage": True}, timeout=params.timeout, **params.extra,
+            stream=True, stream_options={"include_usage": True}, **params.extra,
         )
         if params.tools:
             request["tools"] = params.tools
         try:
-            response = await client.chat.completions.create(**request)
+            response = await client.send(request, params.timeout)
         except Exception as exc:
             raise _translate(exc, params.model) from None
-        async with response:
+        try:
+            if response.status_code >= 400:
+                raise await _status_error(response, params.model)
             finished = False
             async for chunk in _chunks(response, params.model):
                 finished = finished or chunk.finish_reason is not None
                 yield chunk
+        finally:
+            await response.aclose()
         if not finished:
             raise StreamInterrupted("The model server stopped answering mid-way; the answer is incomplete.")
 
     async def aclose(self) -> None:
         for client in list(self._clients.values()):
-            await client.close()
+            await client.sdk.close()
         self._clients.clear()
 
 
-async def _chunks(response, model: str) -> AsyncIterator[Chunk]:
-    """Turn SDK stream events into Chunks, gathering tool-call fragments into whole calls."""
-    calls: dict[int, dict[str, Any]] = {}
-    started = False
+@dataclass(frozen=True)
+class _Client:
+    """The SDK's client for one event loop, and what a request needs from it, worked out once."""
+
+    sdk: openai.AsyncOpenAI
+    http: httpx.AsyncClient
+    url: str
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, sdk: openai.AsyncOpenAI, http: httpx.AsyncClient) -> _Client:
+        headers = {name: value for name, value in sdk.default_headers.items() if isinstance(value, str)}
+        headers["Authorization"] = f"Bearer {sdk.api_key}"
+        return cls(sdk, http, str(sdk.base_url).rstrip("/") + "/chat/completions", headers)
+
+    async def send(self, body: dict[str, Any], timeout: float) -> httpx.Response:
+        """POST a chat completion on the SDK's connection pool; the response streams."""
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        request = self.http.build_request("POST", self.url, content=content, headers=self.headers,
+                                          timeout=httpx.Timeout(timeout))
+        return await self.http.send(request, stream=True)
+
+
+async def _status_error(response: httpx.Response, model: str) -> Exception:
+    """The error for an HTTP error status, from its JSON body where it has one."""
+    await response.aread()
     try:
-        async for event in response:
-            usage = Usage(event.usage.prompt_tokens, event.usage.completion_tokens) if event.usage else None
-            choice = event.choices[0] if event.choices else None
-            delta = choice.delta if choice else None
-            for call in (delta.tool_calls or []) if delta else []:
-                slot = calls.setdefault(call.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
-                slot["id"] = call.id or slot["id"]
-                if call.function:
-                    slot["function"]["name"] += call.function.name or ""
-                    slot["function"]["arguments"] += call.function.arguments or ""
-            finish = choice.finish_reason if choice else None
-            text = (delta.content or "") if delta else ""
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    return _from_status(response.status_code, body if isinstance(body, dict) else {}, response.headers, model)
+
+
+async def _events(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The data of each Server-Sent Event; other fields and comments are skipped."""
+    buffer, data = b"", []
+    async for piece in response.aiter_bytes():
+        buffer += piece
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            line = line.rstrip(b"\r")
+            if not line:
+                if data:
+                    yield b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+    if buffer.startswith(b"data:"):
+        data.append(buffer[6:] if buffer.startswith(b"data: ") else buffer[5:])
+    if data:
+        yield b"\n".join(data)
+
+
+async def _chunks(response: httpx.Response, model: str) -> AsyncIterator[Chunk]:
+    """Turn stream events into Chunks, gathering tool-call fragments into whole calls."""
+    calls: dict[int, dict[str, Any]] = {}
+    started = done = False
+    try:
+        async for data in _events(response):
+            if done or data.startswith(b"[DONE]"):
+                done = True  # read to the end, so the connection goes back to the pool
+                continue
+            event = json.loads(data)
+            if event.get("error"):
+                raise UpstreamError("The model server reported an error mid-answer.")
+            raw_usage = event.get("usage")
+            usage = Usage(raw_usage.get("prompt_tokens") or 0, raw_usage.get("completion_tokens") or 0) \
+                if raw_usage else None
+            choice = (event.get("choices") or [None])[0]
+            delta = (choice.get("delta") or {}) if choice else {}
+            for call in delta.get("tool_calls") or []:
+                slot = calls.setdefault(call.get("index", 0), {"id": "", "type": "function",
+                                                               "function": {"name": "", "arguments": ""}})
+                slot["id"] = call.get("id") or slot["id"]
+                if function := call.get("function"):
+                    slot["function"]["name"] += function.get("name") or ""
+                    slot["function"]["arguments"] += function.get("arguments") or ""
+            finish = choice.get("finish_reason") if choice else None
+            text = delta.get("content") or ""
             if text or usage or finish:
                 started = started or bool(text)
                 yield Chunk(
@@ -142,19 +211,19 @@ def _translate(exc: Exception, model: str) -> Exception:
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return Retryable(UpstreamError("Could not reach the model server."))
     if isinstance(exc, openai.APIStatusError):
-        return _from_status(exc, model)
-    if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError):
+        return _from_status(exc.status_code, exc.body if isinstance(exc.body, dict) else {}, exc.response.headers, model)
+    if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError
+                  | AttributeError):
         return UpstreamError("The model server sent an answer that could not be read.")
     log.error("unexpected upstream failure: %r", exc)
     return UpstreamError("The model server failed to answer.")
 
 
-def _from_status(exc: openai.APIStatusError, model: str) -> Exception:
+def _from_status(status: int, body: dict[str, Any], headers: httpx.Headers, model: str) -> Exception:
     """Map an HTTP error status from the upstream."""
-    status, body = exc.status_code, exc.body if isinstance(exc.body, dict) else {}
     error = body["error"] if isinstance(body.get("error"), dict) else body  # the SDK may have unwrapped it
     code = error.get("code") or error.get("type")
-    retry_after = retry_after_seconds(exc.response.headers)
+    retry_after = retry_after_seconds(headers)
     if status == 429:
         if code == "insufficient_quota":
             return RateLimited("The model provider's quota is used up; check the plan and billing of the API key.")

@@ -167,5 +167,6 @@
     getConversation: (id) => json(`/conversations/${encodeURIComponent(id)}`),
     deleteConversation: (id) => json(`/conversations/${encodeURIComponent(id)}`, { method: "DELETE" }),
     listModels: () => json("/v1/models"),
+    checkPoster: (poster) => json("/poster/check", { method: "POST", body: { poster } }),
   };
 })(window.posterchat = window.posterchat || {});

@@ -1,8 +1,9 @@
-/* Chat page controller: wires the page to posterchat.api, posterchat.markdown and posterchat.exporter. */
+/* Chat page controller: wires the page to posterchat.api, posterchat.markdown, posterchat.exporter and posterchat.preview. */
 (function (pc) {
   "use strict";
 
-  const { api, markdown, exporter, storage } = pc;
+  const { api, markdown, exporter, storage, preview } = pc;
+  const { el, icon } = pc.dom;
   const PAGE_SIZE = 20;
   const DEFAULT_TEMPERATURE = 0.7;
   const NARROW = window.matchMedia("(max-width: 720px)");
@@ -22,24 +23,6 @@
   };
 
   // ---- small DOM helpers ----
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function icon(name) {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("class", "icon");
-    svg.setAttribute("aria-hidden", "true");
-    const use = document.createElementNS(ns, "use");
-    use.setAttribute("href", `#i-${name}`);
-    svg.append(use);
-    return svg;
-  }
 
   function actionButton(name, label, className) {
     const button = el("button", `message-action ${className}`);
@@ -206,9 +189,10 @@
     const message = addMessage("assistant", "", { state: "streaming", request });
     scrollToBottom();
     const controller = new AbortController();
+    const sent = preview.snapshot();
     setStreaming(controller);
     try {
-      const result = await api.streamChat({ ...request, ...settings() }, {
+      const result = await api.streamChat({ ...request, ...settings(), ...(sent && { poster: sent.poster }) }, {
         signal: controller.signal,
         onDelta(text) {
           message.content += text;
@@ -220,6 +204,7 @@
       message.state = "done";
       message.note = result.truncated_turns > 0 ? `${result.truncated_turns} earlier turn${result.truncated_turns === 1 ? "" : "s"} left out to fit` : "";
       if (result.conversation_id) rememberConversation(result.conversation_id);
+      preview.answered(sent, result.conversation_id, result.design_notes);
       refreshConversations();
     } catch (err) {
       if (err.name === "AbortError") {
@@ -308,6 +293,7 @@
     state.conversationId = null;
     state.title = "";
     storage.remove("conversation");
+    preview.useConversation(null);
     clearThread();
     markActiveConversation();
     setDrawer(false);
@@ -361,6 +347,7 @@
 
   function showConversation(conversation) {
     rememberConversation(conversation.id);
+    preview.useConversation(conversation.id, conversation.poster);
     state.title = conversation.title || "";
     // Replaying a whole conversation into the live log would read it all aloud: announce it once instead.
     ui.messages.setAttribute("aria-live", "off");
@@ -452,6 +439,7 @@
       }
     }
     item.remove();
+    preview.forget(id);
     if (id === state.conversationId) newChat({ focus: false });
     announce("Conversation deleted");
     await refreshConversations();
@@ -562,7 +550,9 @@
     ui.posterToggle.addEventListener("click", () => setPosterPanel(ui.posterPanel.hidden));
     ui.posterClose.addEventListener("click", () => setPosterPanel(false));
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && ui.app.classList.contains("drawer-open")) setDrawer(false);
+      if (event.key !== "Escape") return;
+      if (ui.app.classList.contains("drawer-open")) setDrawer(false);
+      else if (ui.posterPanel.contains(document.activeElement)) setPosterPanel(false);
     });
     for (const suggestion of document.querySelectorAll(".suggestion")) {
       suggestion.addEventListener("click", () => {
@@ -622,6 +612,7 @@
     ui.regenerate.id = "regenerate";
 
     state.conversationId = storage.get("conversation");
+    preview.useConversation(state.conversationId);
     restoreTemperature();
     bindEvents();
     updateChrome();

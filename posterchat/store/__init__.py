@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from anyio import to_thread
 from sqlalchemy import Engine
 
 from .conversations import ConversationStore, new_conversation_id
 from .db import make_engine, migrate, session_factory
+from .keys import KeyStore
+from .preferences import PreferenceStore
+from .training import TrainingStore
+from .usage import UsageStore
 
 __all__ = ["Store", "new_conversation_id", "open_store"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -18,9 +27,25 @@ class Store:
 
     engine: Engine
     conversations: ConversationStore
+    preferences: PreferenceStore
+    training: TrainingStore
+    keys: KeyStore
+    usage: UsageStore
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def inline_reads(self) -> bool:
+        """Whether small reads run on the event loop: SQLite (WAL) answers them without waiting on writers, in less
+        time than a hop to a worker thread takes; a networked database is read from a worker thread."""
+        return self.engine.dialect.name == "sqlite"
+
+    async def read(self, func: Callable[..., T], *args) -> T:
+        """Run a small read (a key, a preferences row) where it is cheapest."""
+        if self.inline_reads:
+            return func(*args)
+        return await to_thread.run_sync(func, *args)
 
 
 def open_store(url: str, *, run_migrations: bool = True) -> Store:
@@ -29,4 +54,5 @@ def open_store(url: str, *, run_migrations: bool = True) -> Store:
     if run_migrations:
         migrate(engine)
     sessions = session_factory(engine)
-    return Store(engine=engine, conversations=ConversationStore(sessions))
+    return Store(engine=engine, conversations=ConversationStore(sessions), preferences=PreferenceStore(sessions),
+                 training=TrainingStore(sessions), keys=KeyStore(sessions), usage=UsageStore(sessions))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,8 +76,12 @@ class ConversationStore:
         poster: dict[str, Any] | None = None,
         create: bool = False,
         replace_last_turn: bool = False,
+        also: Callable[[Session, int], None] | None = None,
     ) -> tuple[int, int]:
-        """Add a turn's two messages in one transaction (creating the conversation if asked); return their ids."""
+        """Add a turn's two messages in one transaction (creating the conversation if asked); return their ids.
+
+        `also(session, answer_id)` runs last inside the same transaction, to store more with the turn or undo it.
+        """
         now = utcnow()
         with self.sessions.begin() as session:
             if create:
@@ -96,6 +101,8 @@ class ConversationStore:
                                 prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, created_at=now)
             session.add_all([user, assistant])
             session.flush()
+            if also is not None:
+                also(session, assistant.id)
             return user.id, assistant.id
 
     def _drop_last_turn(self, session: Session, conversation_id: str) -> None:

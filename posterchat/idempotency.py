@@ -1,0 +1,214 @@
+"""Idempotency-Key on /chat: a repeated request gets the first answer instead of running a second turn.
+
+The `idempotency` table is the lock, so this holds across instances sharing a database: inserting the
+(owner, key) row claims the request; whoever finds the row taken waits for its answer. The holder keeps the
+claim fresh while it runs, stores the answer in the same transaction as the turn, and deletes the claim if
+the turn fails, so a retry can run it. A claim not refreshed for STALE_SECONDS belonged to an instance that
+died, and the next request with the key takes it over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+from anyio import to_thread
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.background import BackgroundTask
+
+from .errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidInput
+from .store.idempotency import IdempotencyStore
+from .store.models import utcnow
+
+log = logging.getLogger("posterchat.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_CHARS = 128
+KEY_PATTERN = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_KEY_CHARS}}}")
+POLL_SECONDS = 0.1  # how often a waiting request looks for the answer
+HEARTBEAT_SECONDS = 5.0  # how often a running request refreshes its claim
+STALE_SECONDS = 30.0  # a claim this old without a refresh is abandoned
+WAIT_SECONDS = 600.0  # longest a repeat waits for the first request before giving up with 409
+PURGE_SECONDS = 3600.0  # how often expired records are deleted
+
+OPENAPI = {"parameters": [{
+    "name": HEADER, "in": "header", "required": False,
+    "description": "Send the same key again (with the same body) to get the first answer instead of a second turn.",
+    "schema": {"type": "string", "pattern": f"^{KEY_PATTERN.pattern}$", "maxLength": MAX_KEY_CHARS},
+}]}
+
+
+def check_key(raw: str | None) -> str | None:
+    """The header's key, or None without one; InvalidInput when it is too long or has unsafe characters."""
+    if raw is None:
+        return None
+    if not KEY_PATTERN.fullmatch(raw):
+        raise InvalidInput(f"the {HEADER} header must be 1 to {MAX_KEY_CHARS} letters, digits, '_', '.', ':' or '-'")
+    return raw
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """SHA-256 of the request body in canonical JSON."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The stored answer to an earlier request with the same key."""
+
+    body: dict[str, Any]
+
+    def response(self, stream: bool, model: type[BaseModel]) -> Response:
+        """The answer as JSON shaped by `model`, or for a streaming request as a single `done` event."""
+        from .api.streaming import event, sse  # the API layer imports this module
+
+        if stream:
+            async def once():
+                yield event("done", self.body)
+
+            return sse(once())
+        return JSONResponse(model.model_validate(self.body).model_dump(mode="json"), headers={REPLAYED_HEADER: "true"})
+
+
+@dataclass
+class Claim:
+    """This request holds the key: run the turn, `record` its answer with the turn, and always `settle`."""
+
+    records: IdempotencyStore
+    owner: str
+    key: str
+    stamp: datetime
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _heartbeat: asyncio.Task | None = None
+
+    def start(self) -> Claim:
+        self._heartbeat = asyncio.get_running_loop().create_task(self._keep_fresh())
+        return self
+
+    async def _keep_fresh(self) -> None:
+        while True:
+            await anyio.sleep(HEARTBEAT_SECONDS)
+            if not await to_thread.run_sync(self._refresh):
+                log.warning("idempotency claim %r was taken over by another request", self.key)
+                return
+
+    def _refresh(self) -> bool:
+        with self._lock:  # the stamp changes here, so it is read and written under the lock only
+            now = utcnow()
+            if self.records.refresh(self.owner, self.key, self.stamp, now):
+                self.stamp = now
+                return True
+            return False
+
+    def record(self, session: Session | None, body: dict[str, Any]) -> None:
+        """Store the answer in `session`'s transaction (or its own); raises if the claim is no longer ours."""
+        with self._lock:
+            if session is None:
+                with self.records.sessions.begin() as own:
+                    kept = self.records.answer(own, self.owner, self.key, self.stamp, body, utcnow())
+            else:
+                kept = self.records.answer(session, self.owner, self.key, self.stamp, body, utcnow())
+        if not kept:
+            raise IdempotencyInProgress(f"another request took over {HEADER} {self.key!r}; send it again")
+
+    async def settle(self) -> None:
+        """Stop refreshing, and delete the claim unless an answer was stored, so a retry can run."""
+        with anyio.CancelScope(shield=True):  # also when the client has gone and this request is cancelled
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
+                await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await to_thread.run_sync(lambda: self.records.release(self.owner, self.key, self.stamp))
+
+
+class Idempotency:
+    """Claims and replays over one database, shared by an app's requests."""
+
+    def __init__(self, engine, ttl: float):
+        self.records = IdempotencyStore(sessionmaker(engine, expire_on_commit=False))
+        self.ttl = timedelta(seconds=ttl)
+        self._purged_at = float("-inf")
+
+    async def begin(self, owner: str, key: str, body_fingerprint: str) -> Claim | Replay:
+        """Claim the key, or wait for the answer of whoever holds it."""
+        await self._purge_now_and_then()
+        waited_since = time.monotonic()
+        while True:
+            now = utcnow()
+            if await to_thread.run_sync(self.records.claim, owner, key, body_fingerprint, now):
+                return Claim(self.records, owner, key, now).start()
+            row = await to_thread.run_sync(self.records.read, owner, key)
+            if row is None:  # released between our insert and our read
+                continue
+            if row.response is not None and now - row.at > self.ttl:
+                await to_thread.run_sync(self.records.forget, owner, key, row.stamp)
+                continue
+            if row.fingerprint != body_fingerprint:
+                raise IdempotencyKeyReused(f"{HEADER} {key!r} was already used with a different request body")
+            if row.response is not None:
+                return Replay(row.response)
+            if self._stale(row.at, now):
+                if await to_thread.run_sync(self.records.take_over, owner, key, row.stamp, body_fingerprint, now):
+                    log.info("took over the abandoned claim on %s %r", HEADER, key)
+                    return Claim(self.records, owner, key, now).start()
+                continue
+            if time.monotonic() - waited_since > WAIT_SECONDS:
+                raise IdempotencyInProgress(f"the first request with {HEADER} {key!r} is still running; retry later")
+            await anyio.sleep(POLL_SECONDS)
+
+    @staticmethod
+    def _stale(at: datetime, now: datetime) -> bool:
+        return now - at > timedelta(seconds=STALE_SECONDS)
+
+    async def _purge_now_and_then(self) -> None:
+        if time.monotonic() - self._purged_at < PURGE_SECONDS:
+            return
+        self._purged_at = time.monotonic()
+        cutoff = utcnow() - max(self.ttl, timedelta(seconds=STALE_SECONDS))
+        try:
+            await to_thread.run_sync(self.records.purge, cutoff)
+        except Exception:  # housekeeping; the request itself does not depend on it
+            log.exception("could not delete expired idempotency records")
+
+
+async def hold(request: Request, owner: str, body: BaseModel, exclude: set[str] = frozenset()) -> Claim | Replay | None:
+    """For a request with an Idempotency-Key: its claim, or the earlier answer; None without the header."""
+    key = check_key(request.headers.get(HEADER))
+    if key is None:
+        return None
+    state = request.app.state
+    if getattr(state, "idempotency", None) is None:
+        state.idempotency = Idempotency(state.store.engine, state.settings.idempotency_ttl)
+    return await state.idempotency.begin(owner, key, fingerprint(body.model_dump(mode="json", exclude_unset=True,
+                                                                                   exclude=set(exclude))))
+
+
+async def settle_after(claim: Claim | None, response: Any) -> Any:
+    """Settle the claim once `response` is complete: now for a body, after the stream for a streaming response."""
+    if claim is None:
+        return response
+    if isinstance(response, Response):
+        earlier = response.background
+
+        async def after() -> None:
+            await claim.settle()
+            if earlier is not None:
+                await earlier()
+
+        response.background = BackgroundTask(after)
+        return response
+    await claim.settle()
+    return response

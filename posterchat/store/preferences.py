@@ -1,0 +1,50 @@
+"""Stored preferences: one JSON document per owner."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..preferences import Preferences as PreferencesBody
+from .models import Preferences, utcnow
+
+log = logging.getLogger("posterchat.store")
+
+
+class PreferenceStore:
+    """Read, replace and clear an owner's preferences."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def get(self, owner: str) -> PreferencesBody | None:
+        """The owner's preferences, or None when none are saved."""
+        with self.sessions() as session:
+            row = session.get(Preferences, owner)
+        if row is None:
+            return None
+        try:
+            return PreferencesBody.model_validate(row.data)
+        except ValidationError:  # saved under older, looser rules: behave as if unset rather than fail every chat
+            log.warning("ignoring stored preferences that no longer validate", extra={"owner": owner})
+            return None
+
+    def put(self, owner: str, prefs: PreferencesBody) -> None:
+        """Replace the owner's preferences; two writers at once leave one of the two documents whole."""
+        data = prefs.model_dump(mode="json", exclude_none=True)
+        with self.sessions.begin() as session:
+            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+            statement = insert(Preferences).values(owner=owner, data=data, updated_at=utcnow())
+            session.execute(statement.on_conflict_do_update(
+                index_elements=[Preferences.owner],
+                set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
+            ))
+
+    def delete(self, owner: str) -> None:
+        """Forget the owner's preferences."""
+        with self.sessions.begin() as session:
+            session.execute(delete(Preferences).where(Preferences.owner == owner))

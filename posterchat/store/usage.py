@@ -1,0 +1,59 @@
+"""Token usage and cost per owner, model and day: each completion adds to its day's row."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import UsageRecord
+
+MODEL_CHARS = 200
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class UsageStore:
+    """The usage table."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def add(self, owner: str, model: str, day: date, prompt_tokens: int, completion_tokens: int, cost: float,
+            *, requests: int = 1) -> None:
+        """Add completions (one by default) to their row, creating it the first time (an upsert, safe under concurrency)."""
+        with self.sessions.begin() as session:
+            insert = INSERTS[session.get_bind().dialect.name]
+            statement = insert(UsageRecord).values(
+                owner=owner, model=model[:MODEL_CHARS], day=day, requests=requests, prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens, cost=cost,
+            )
+            table, new = UsageRecord.__table__.c, statement.excluded
+            session.execute(statement.on_conflict_do_update(
+                index_elements=[table.owner, table.model, table.day],
+                set_={"requests": table.requests + new.requests,
+                      "prompt_tokens": table.prompt_tokens + new.prompt_tokens,
+                      "completion_tokens": table.completion_tokens + new.completion_tokens,
+                      "cost": table.cost + new.cost},
+            ))
+
+    def rows(self, owner: str, since: date | None = None) -> list[dict[str, Any]]:
+        """The owner's rows from `since` on, by day then model."""
+        query = select(UsageRecord).where(UsageRecord.owner == owner).order_by(UsageRecord.day, UsageRecord.model)
+        if since is not None:
+            query = query.where(UsageRecord.day >= since)
+        with self.sessions() as session:
+            return [
+                {"day": row.day, "model": row.model, "requests": row.requests, "prompt_tokens": row.prompt_tokens,
+                 "completion_tokens": row.completion_tokens, "cost": row.cost}
+                for row in session.scalars(query)
+            ]
+
+    def cost_since(self, owner: str, since: date) -> float:
+        """What the owner has spent from `since` on, in USD."""
+        with self.sessions() as session:
+            total = session.scalar(select(func.sum(UsageRecord.cost))
+                                   .where(UsageRecord.owner == owner, UsageRecord.day >= since))
+        return float(total or 0.0)
