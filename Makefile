@@ -38,7 +38,7 @@ test: install-test browser
 
 bench: install-test
 	$(PIP) install -e '.[bench]'
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)  # e.g. make bench BENCH_ARGS='--quick' or '--only gateway'
 
 soak: install-test
 	$(BIN)/python -m bench.soak

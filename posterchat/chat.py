@@ -174,11 +174,16 @@ class ChatService:
         max_retries: int | None = None,
         retry_wait: float | None = None,
         poster: PosterView | None = None,
+        trusted_history: bool = False,
     ) -> Turn:
-        """Validate the request, fit it into the model's context and prepare the turn."""
+        """Validate the request, fit it into the model's context and prepare the turn.
+
+        `trusted_history`: the history comes from the store, already plain {role, content} dicts, so it is not
+        validated again (that costs time in proportion to its length, on every turn of a long conversation).
+        """
         settings = self.settings
         message = validate_message(message, settings)
-        history = validate_history(history, settings)
+        history = list(history) if trusted_history else validate_history(history, settings)
         temperature = validate_temperature(temperature)
         max_tokens = self._max_tokens(max_tokens)
         model, provider = self.router.resolve(model)

@@ -56,8 +56,7 @@ class ConversationChat:
         options = preferences.turn_options(prefs, self.service.settings, **options)
         stored, stored_poster = [], None
         if conversation_id is not None:
-            stored, stored_poster = await to_thread.run_sync(self.store.conversations.history, owner,
-                                                             conversation_id)
+            stored, stored_poster = await self.store.read(self.store.conversations.history, owner, conversation_id)
         sent = poster.model_dump(mode="json") if poster else None
         options["poster"] = await self._poster_view(sent or stored_poster)
         notes = {"poster": sent}
@@ -69,7 +68,7 @@ class ConversationChat:
         if regenerate:
             stored, last_message = _without_last_turn(stored)
             message = message or last_message
-        turn = self.service.start(message, stored, **options)
+        turn = self.service.start(message, stored, trusted_history=True, **options)
         return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate, **notes)
 
     async def _poster_view(self, poster: dict[str, Any] | None) -> PosterView | None:

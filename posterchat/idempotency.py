@@ -93,6 +93,8 @@ class Claim:
     key: str
     stamp: datetime
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next: datetime | None = None  # the stamp a refresh is writing
+    _answered: bool = False
     _heartbeat: asyncio.Task | None = None
 
     def start(self) -> Claim:
@@ -102,26 +104,40 @@ class Claim:
     async def _keep_fresh(self) -> None:
         while True:
             await anyio.sleep(HEARTBEAT_SECONDS)
-            if not await to_thread.run_sync(self._refresh):
-                log.warning("idempotency claim %r was taken over by another request", self.key)
+            try:
+                kept = await to_thread.run_sync(self._refresh)
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning("could not refresh the claim on %s %r", HEADER, self.key, exc_info=True)
+                continue
+            if not kept:
+                log.warning("the claim on %s %r was taken over by another request", HEADER, self.key)
                 return
 
     def _refresh(self) -> bool:
-        with self._lock:  # the stamp changes here, so it is read and written under the lock only
-            now = utcnow()
-            if self.records.refresh(self.owner, self.key, self.stamp, now):
-                self.stamp = now
+        """Move the claim's stamp forward; False when it is no longer ours."""
+        # The database call runs outside the lock: holding it there could wait on the turn's own transaction.
+        with self._lock:
+            if self._answered:
                 return True
-            return False
+            seen, fresh = self.stamp, utcnow()
+            self._next = fresh
+        kept = self.records.refresh(self.owner, self.key, seen, fresh)
+        with self._lock:
+            if kept:
+                self.stamp = fresh
+            self._next = None
+        return kept
 
     def record(self, session: Session | None, body: dict[str, Any]) -> None:
         """Store the answer in `session`'s transaction (or its own); raises if the claim is no longer ours."""
-        with self._lock:
-            if session is None:
-                with self.records.sessions.begin() as own:
-                    kept = self.records.answer(own, self.owner, self.key, self.stamp, body, utcnow())
-            else:
-                kept = self.records.answer(session, self.owner, self.key, self.stamp, body, utcnow())
+        with self._lock:  # a refresh may be committing right now: its new stamp is ours too
+            self._answered = True
+            stamps = [stamp for stamp in (self.stamp, self._next) if stamp is not None]
+        if session is None:
+            with self.records.sessions.begin() as own:
+                kept = self.records.answer(own, self.owner, self.key, stamps, body, utcnow())
+        else:
+            kept = self.records.answer(session, self.owner, self.key, stamps, body, utcnow())
         if not kept:
             raise IdempotencyInProgress(f"another request took over {HEADER} {self.key!r}; send it again")
 

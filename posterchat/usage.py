@@ -106,7 +106,8 @@ class UsageMeter:
     def __init__(self, usage: UsageStore, prices: PriceTable):
         self.usage = usage
         self.prices = prices
-        self._pending: dict[tuple[str, str, date], list] = {}  # (owner, model, day) -> [requests, prompt, completion, cost]
+        # (owner, model, day) -> [requests, prompt tokens, completion tokens, cost], counted until the next flush()
+        self._pending: dict[tuple[str, str, date], list] = {}
         self._lock = threading.Lock()
 
     def record(self, owner: str, model: str, usage: Usage, *, local: bool = False) -> float:

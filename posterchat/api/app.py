@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__, observability
 from ..chat import ChatService
@@ -17,7 +17,7 @@ from ..store import Store, open_store
 from ..usage import load_prices
 from . import chat, conversations, errors, health, openai_api, page, poster
 from . import export as export_api
-from . import bodylimit, contract, feedback, gate, metrics, preferences
+from . import bodylimit, contract, cors, feedback, gate, mediatype, metrics, preferences
 from . import usage as usage_api
 
 log = logging.getLogger("posterchat.api")
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
         app.state.conversation_chat = ConversationChat(service, app.state.store)
         await gate.start(app, settings, app.state.store, prices)
         await _warm_default_model(service)
+        _freeze_heap()
         yield
         await gate.stop(app)
         if owns_service:
@@ -52,10 +53,11 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     )
     app.state.settings = settings
     app.state.service = service
+    app.add_middleware(mediatype.JsonBodies)
     app.add_middleware(bodylimit.BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(gate.Gate)  # inside CORS, so refusals carry CORS headers too
     app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origins, allow_origin_regex=settings.cors_origin_regex,
+        cors.Cors, allow_origins=settings.cors_origins, allow_origin_regex=settings.cors_origin_regex,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         expose_headers=["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
@@ -72,6 +74,16 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     contract.install(app)
     observability.install(app, service)  # last: its middleware is outermost and sees every response
     return app
+
+
+def _freeze_heap() -> None:
+    """Leave everything built at start-up (modules, the app, a loaded model) out of garbage collection.
+
+    Each answer allocates many small objects; without this every full collection walks the whole start-up heap,
+    which stalls all streams for milliseconds at a time (bench/results.md, streaming).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _warm_default_model(service: ChatService) -> None:

@@ -17,17 +17,16 @@ ERROR_DESCRIPTIONS = {
     400: "The request cannot be used: body not JSON, or rules beyond the schema (limits, field combinations).",
     401: "An API key is needed (once any exists) and none, or a wrong one, was sent.",
     413: "The request body is larger than the limit.",
+    415: "The request body is not labelled Content-Type: application/json.",
     422: "The request does not match the schema.",
 }
 
 
-def _event(name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+def _event(name: str, data: dict[str, Any]) -> dict[str, Any]:
     """One Server-Sent Event as Schemathesis and OpenAPI 3.1 read it: its name, and `data` holding JSON."""
-    properties: dict[str, Any] = {"data": {"type": "string", "contentMediaType": "application/json",
-                                           "contentSchema": data}}
-    if name is not None:
-        properties["event"] = {"const": name}
-    return {"type": "object", "required": ["data", *(["event"] if name else [])], "properties": properties}
+    return {"type": "object", "required": ["event", "data"], "properties": {
+        "event": {"const": name},
+        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data}}}
 
 
 CHAT_STREAM = {"content": {"text/event-stream": {"schema": {
@@ -80,7 +79,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             statuses = {422} if operation.get("parameters") or "requestBody" in operation else set()
             if "requestBody" in operation:
-                statuses |= {400, 413}
+                statuses |= {400, 413, 415}
             if not is_open(path):
                 statuses.add(401)
                 operation["security"] = [{BEARER: []}, {}]  # {}: servers with no keys yet are open

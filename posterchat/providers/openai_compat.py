@@ -40,6 +40,9 @@ log = logging.getLogger("posterchat.openai")
 CONTEXT_WINDOWS = {"gpt-4o": 128_000, "gpt-4.1": 1_000_000, "ft:gpt-4o": 128_000, "ft:gpt-4.1": 1_000_000, "o": 128_000}
 DEFAULT_CONTEXT = 8192
 CHARS_PER_TOKEN_ESTIMATE = 3  # deliberately low, so estimates overcount
+# Connections to the upstream, in POOLS pools used in turn: httpx's pool does work proportional to its
+# connections (squared, for idle ones) on every request, so many small pools beat one large one.
+POOLS, POOL_CONNECTIONS, POOL_KEEPALIVE = 10, 100, 10
 
 
 class OpenAICompatProvider(Provider):
@@ -64,10 +67,11 @@ class OpenAICompatProvider(Provider):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100))
+            limits = httpx.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_KEEPALIVE)
+            pools = tuple(httpx.AsyncClient(limits=limits) for _ in range(POOLS))
             sdk = openai.AsyncOpenAI(api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0,
-                                     http_client=http)
-            client = self._clients[loop] = _Client.of(sdk, http)
+                                     http_client=pools[0])
+            client = self._clients[loop] = _Client.of(sdk, pools)
         return client
 
     def context_window(self, model: str) -> int:
@@ -107,30 +111,35 @@ class OpenAICompatProvider(Provider):
     async def aclose(self) -> None:
         for client in list(self._clients.values()):
             await client.sdk.close()
+            for pool in client.pools[1:]:
+                await pool.aclose()
         self._clients.clear()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Client:
     """The SDK's client for one event loop, and what a request needs from it, worked out once."""
 
     sdk: openai.AsyncOpenAI
-    http: httpx.AsyncClient
+    pools: tuple[httpx.AsyncClient, ...]
     url: str
     headers: dict[str, str]
+    turn: int = 0
 
     @classmethod
-    def of(cls, sdk: openai.AsyncOpenAI, http: httpx.AsyncClient) -> _Client:
+    def of(cls, sdk: openai.AsyncOpenAI, pools: tuple[httpx.AsyncClient, ...]) -> _Client:
         headers = {name: value for name, value in sdk.default_headers.items() if isinstance(value, str)}
         headers["Authorization"] = f"Bearer {sdk.api_key}"
-        return cls(sdk, http, str(sdk.base_url).rstrip("/") + "/chat/completions", headers)
+        return cls(sdk, pools, str(sdk.base_url).rstrip("/") + "/chat/completions", headers)
 
     async def send(self, body: dict[str, Any], timeout: float) -> httpx.Response:
-        """POST a chat completion on the SDK's connection pool; the response streams."""
+        """POST a chat completion with the SDK's base URL and headers; the response streams."""
+        self.turn = (self.turn + 1) % len(self.pools)
+        http = self.pools[self.turn]
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        request = self.http.build_request("POST", self.url, content=content, headers=self.headers,
-                                          timeout=httpx.Timeout(timeout))
-        return await self.http.send(request, stream=True)
+        request = http.build_request("POST", self.url, content=content, headers=self.headers,
+                                     timeout=httpx.Timeout(timeout))
+        return await http.send(request, stream=True)
 
 
 async def _status_error(response: httpx.Response, model: str) -> Exception:
@@ -211,7 +220,8 @@ def _translate(exc: Exception, model: str) -> Exception:
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return Retryable(UpstreamError("Could not reach the model server."))
     if isinstance(exc, openai.APIStatusError):
-        return _from_status(exc.status_code, exc.body if isinstance(exc.body, dict) else {}, exc.response.headers, model)
+        body = exc.body if isinstance(exc.body, dict) else {}
+        return _from_status(exc.status_code, body, exc.response.headers, model)
     if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError
                   | AttributeError):
         return UpstreamError("The model server sent an answer that could not be read.")

@@ -75,12 +75,13 @@ class IdempotencyStore:
             )
         return done.rowcount == 1
 
-    def answer(self, session: Session, owner: str, key: str, stamp: datetime, response: dict[str, Any],
+    def answer(self, session: Session, owner: str, key: str, stamps: list[datetime], response: dict[str, Any],
                now: datetime) -> bool:
-        """Store the answer on our pending claim, inside the caller's transaction; False when not ours."""
+        """Store the answer on our pending claim (stamped with one of `stamps`), in the caller's transaction."""
         done = session.execute(
             update(IdempotentRequest)
-            .where(self._row(owner, key), IdempotentRequest.created_at == stamp, IdempotentRequest.response.is_(None))
+            .where(self._row(owner, key), IdempotentRequest.created_at.in_(stamps),
+                   IdempotentRequest.response.is_(None))
             .values(response=response, created_at=now)
         )
         return done.rowcount == 1

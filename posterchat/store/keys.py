@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
@@ -37,6 +37,11 @@ def _record(row: ApiKey) -> KeyRecord:
     return KeyRecord(row.id, row.name, row.prefix, row.monthly_budget, _aware(row.created_at), _aware(row.revoked_at))
 
 
+_KEYS = ApiKey.__table__.c
+_FIND = select(_KEYS.id, _KEYS.name, _KEYS.prefix, _KEYS.monthly_budget, _KEYS.created_at,
+               _KEYS.revoked_at).where(_KEYS.key_hash == bindparam("key_hash"))
+
+
 class KeyStore:
     """The api_keys table."""
 
@@ -57,9 +62,9 @@ class KeyStore:
             return [_record(row) for row in session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))]
 
     def find(self, key_hash: str) -> KeyRecord | None:
-        """The key with this hash, revoked or not."""
-        with self.sessions() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+        """The key with this hash, revoked or not (on every request: a plain connection and columns, for speed)."""
+        with self.sessions.kw["bind"].connect() as connection:
+            row = connection.execute(_FIND, {"key_hash": key_hash}).first()
             return _record(row) if row else None
 
     def any_active(self) -> bool:

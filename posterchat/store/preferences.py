@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +13,9 @@ from ..preferences import Preferences as PreferencesBody
 from .models import Preferences, utcnow
 
 log = logging.getLogger("posterchat.store")
+
+
+_GET = select(Preferences.__table__.c.data).where(Preferences.__table__.c.owner == bindparam("owner"))
 
 
 class PreferenceStore:
@@ -23,12 +26,12 @@ class PreferenceStore:
 
     def get(self, owner: str) -> PreferencesBody | None:
         """The owner's preferences, or None when none are saved."""
-        with self.sessions() as session:
-            row = session.get(Preferences, owner)
-        if row is None:
+        with self.sessions.kw["bind"].connect() as connection:  # on every chat: a plain connection, for speed
+            data = connection.execute(_GET, {"owner": owner}).scalar()
+        if data is None:
             return None
         try:
-            return PreferencesBody.model_validate(row.data)
+            return PreferencesBody.model_validate(data)
         except ValidationError:  # saved under older, looser rules: behave as if unset rather than fail every chat
             log.warning("ignoring stored preferences that no longer validate", extra={"owner": owner})
             return None
