@@ -1,9 +1,4 @@
-"""Every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server), configured through the official SDK.
-
-The SDK's client supplies the base URL, headers and connection pool; the chat completion itself is sent on that pool
-and its Server-Sent Events parsed here, without the SDK's per-call request transformation and response models,
-which cost more than everything else posterchat does per request (see bench/results.md).
-"""
+"""Every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server), through the official SDK."""
 
 from __future__ import annotations
 
@@ -14,7 +9,6 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -40,9 +34,6 @@ log = logging.getLogger("posterchat.openai")
 CONTEXT_WINDOWS = {"gpt-4o": 128_000, "gpt-4.1": 1_000_000, "ft:gpt-4o": 128_000, "ft:gpt-4.1": 1_000_000, "o": 128_000}
 DEFAULT_CONTEXT = 8192
 CHARS_PER_TOKEN_ESTIMATE = 3  # deliberately low, so estimates overcount
-# Connections to the upstream, in POOLS pools used in turn: httpx's pool does work proportional to its
-# connections (squared, for idle ones) on every request, so many small pools beat one large one.
-POOLS, POOL_CONNECTIONS, POOL_KEEPALIVE = 10, 100, 10
 
 
 class OpenAICompatProvider(Provider):
@@ -55,9 +46,9 @@ class OpenAICompatProvider(Provider):
         self.api_key = api_key
         self.base_url = base_url
         self.context_windows = {**CONTEXT_WINDOWS, **(context_windows or {})}
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = weakref.WeakKeyDictionary()
 
-    def _client(self, model: str) -> _Client:
+    def _client(self, model: str) -> openai.AsyncOpenAI:
         """The client for the running event loop; the SDK's own retries are off (posterchat retries once)."""
         if not self.api_key and not self.base_url:
             raise MissingAPIKey(
@@ -67,11 +58,9 @@ class OpenAICompatProvider(Provider):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            limits = httpx.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_KEEPALIVE)
-            pools = tuple(httpx.AsyncClient(limits=limits) for _ in range(POOLS))
-            sdk = openai.AsyncOpenAI(api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0,
-                                     http_client=pools[0])
-            client = self._clients[loop] = _Client.of(sdk, pools)
+            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100))
+            client = self._clients[loop] = openai.AsyncOpenAI(
+                api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0, http_client=http)
         return client
 
     def context_window(self, model: str) -> int:
@@ -88,122 +77,50 @@ class OpenAICompatProvider(Provider):
         client = self._client(params.model)
         request: dict[str, Any] = dict(
             model=params.model, messages=messages, temperature=params.temperature, max_tokens=params.max_tokens,
-            stream=True, stream_options={"include_usage": True}, **params.extra,
+            stream=True, stream_options={"include_usage": True}, timeout=params.timeout, **params.extra,
         )
         if params.tools:
             request["tools"] = params.tools
         try:
-            response = await client.send(request, params.timeout)
+            response = await client.chat.completions.create(**request)
         except Exception as exc:
             raise _translate(exc, params.model) from None
-        try:
-            if response.status_code >= 400:
-                raise await _status_error(response, params.model)
+        async with response:
             finished = False
             async for chunk in _chunks(response, params.model):
                 finished = finished or chunk.finish_reason is not None
                 yield chunk
-        finally:
-            await response.aclose()
         if not finished:
             raise StreamInterrupted("The model server stopped answering mid-way; the answer is incomplete.")
 
     async def aclose(self) -> None:
         for client in list(self._clients.values()):
-            await client.sdk.close()
-            for pool in client.pools[1:]:
-                await pool.aclose()
+            await client.close()
         self._clients.clear()
 
 
-@dataclass
-class _Client:
-    """The SDK's client for one event loop, and what a request needs from it, worked out once."""
-
-    sdk: openai.AsyncOpenAI
-    pools: tuple[httpx.AsyncClient, ...]
-    url: str
-    headers: dict[str, str]
-    turn: int = 0
-
-    @classmethod
-    def of(cls, sdk: openai.AsyncOpenAI, pools: tuple[httpx.AsyncClient, ...]) -> _Client:
-        headers = {name: value for name, value in sdk.default_headers.items() if isinstance(value, str)}
-        headers["Authorization"] = f"Bearer {sdk.api_key}"
-        return cls(sdk, pools, str(sdk.base_url).rstrip("/") + "/chat/completions", headers)
-
-    async def send(self, body: dict[str, Any], timeout: float) -> httpx.Response:
-        """POST a chat completion with the SDK's base URL and headers; the response streams."""
-        self.turn = (self.turn + 1) % len(self.pools)
-        http = self.pools[self.turn]
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        request = http.build_request("POST", self.url, content=content, headers=self.headers,
-                                     timeout=httpx.Timeout(timeout))
-        return await http.send(request, stream=True)
-
-
-async def _status_error(response: httpx.Response, model: str) -> Exception:
-    """The error for an HTTP error status, from its JSON body where it has one."""
-    await response.aread()
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    return _from_status(response.status_code, body if isinstance(body, dict) else {}, response.headers, model)
-
-
-async def _events(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The data of each Server-Sent Event; other fields and comments are skipped."""
-    buffer, data = b"", []
-    async for piece in response.aiter_bytes():
-        buffer += piece
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            line = line.rstrip(b"\r")
-            if not line:
-                if data:
-                    yield b"\n".join(data)
-                    data = []
-            elif line.startswith(b"data:"):
-                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-    if buffer.startswith(b"data:"):
-        data.append(buffer[6:] if buffer.startswith(b"data: ") else buffer[5:])
-    if data:
-        yield b"\n".join(data)
-
-
-async def _chunks(response: httpx.Response, model: str) -> AsyncIterator[Chunk]:
-    """Turn stream events into Chunks, gathering tool-call fragments into whole calls."""
+async def _chunks(response, model: str) -> AsyncIterator[Chunk]:
+    """Turn SDK stream events into Chunks, gathering tool-call fragments into whole calls."""
     calls: dict[int, dict[str, Any]] = {}
-    started = done = False
+    started = False
     try:
-        async for data in _events(response):
-            if done or data.startswith(b"[DONE]"):
-                done = True  # read to the end, so the connection goes back to the pool
-                continue
-            event = json.loads(data)
-            if event.get("error"):
-                raise UpstreamError("The model server reported an error mid-answer.")
-            raw_usage = event.get("usage")
-            usage = Usage(raw_usage.get("prompt_tokens") or 0, raw_usage.get("completion_tokens") or 0) \
-                if raw_usage else None
-            choice = (event.get("choices") or [None])[0]
-            delta = (choice.get("delta") or {}) if choice else {}
-            for call in delta.get("tool_calls") or []:
-                slot = calls.setdefault(call.get("index", 0), {"id": "", "type": "function",
-                                                               "function": {"name": "", "arguments": ""}})
-                slot["id"] = call.get("id") or slot["id"]
-                if function := call.get("function"):
-                    slot["function"]["name"] += function.get("name") or ""
-                    slot["function"]["arguments"] += function.get("arguments") or ""
-            finish = choice.get("finish_reason") if choice else None
-            text = delta.get("content") or ""
+        async for event in response:
+            usage = Usage(event.usage.prompt_tokens, event.usage.completion_tokens) if event.usage else None
+            choice = event.choices[0] if event.choices else None
+            delta = choice.delta if choice else None
+            for call in (delta.tool_calls or []) if delta else []:
+                slot = calls.setdefault(call.index, {"id": "", "type": "function",
+                                                     "function": {"name": "", "arguments": ""}})
+                slot["id"] = call.id or slot["id"]
+                if call.function:
+                    slot["function"]["name"] += call.function.name or ""
+                    slot["function"]["arguments"] += call.function.arguments or ""
+            finish = choice.finish_reason if choice else None
+            text = (delta.content or "") if delta else ""
             if text or usage or finish:
                 started = started or bool(text)
-                yield Chunk(
-                    text=text, usage=usage, finish_reason=finish,
-                    tool_calls=[calls[i] for i in sorted(calls)] if finish and calls else None,
-                )
+                yield Chunk(text=text, usage=usage, finish_reason=finish,
+                            tool_calls=[calls[i] for i in sorted(calls)] if finish and calls else None)
     except PosterchatError:
         raise
     except Exception as exc:
@@ -222,6 +139,8 @@ def _translate(exc: Exception, model: str) -> Exception:
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         return _from_status(exc.status_code, body, exc.response.headers, model)
+    if isinstance(exc, openai.APIError):  # an error event inside the stream
+        return UpstreamError("The model server reported an error mid-answer.")
     if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError
                   | AttributeError):
         return UpstreamError("The model server sent an answer that could not be read.")
