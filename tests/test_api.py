@@ -164,7 +164,7 @@ def test_health_and_conversations_answer_while_the_model_generates(embedded_serv
     provider = embedded_router.local(EMBEDDED_MODEL_ID)
     body = {"message": "Write a long essay about typography.", "temperature": 0, "max_tokens": 300}
     worker = threading.Thread(target=httpx.post, args=(f"{embedded_server.url}/chat",), kwargs={
-        "json": body, "timeout": 60})
+        "json": body, "timeout": 600})
     worker.start()
     assert provider.generating.wait(30)
     health = httpx.get(f"{embedded_server.url}/health", timeout=5)
@@ -182,7 +182,7 @@ def test_full_embedded_queue_gives_503_with_retry_after(tmp_path, embedded_route
     server = serve(create_app(settings, service=ChatService(settings, router)))
     provider = router.local(EMBEDDED_MODEL_ID)
     body = {"message": "Write a long essay about colour.", "temperature": 0, "max_tokens": 300}
-    worker = threading.Thread(target=httpx.post, args=(f"{server.url}/chat",), kwargs={"json": body, "timeout": 60})
+    worker = threading.Thread(target=httpx.post, args=(f"{server.url}/chat",), kwargs={"json": body, "timeout": 600})
     worker.start()
     assert provider.generating.wait(30)
     busy = httpx.post(f"{server.url}/chat", json={"message": "Me too", **FAST}, timeout=30)
