@@ -10,11 +10,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# llama.cpp built for any x86-64 with AVX2. Its default native build picks AMX kernels that crash with a
+# segmentation fault on some virtual machines (seen here on Xeon guests), and pip's wheel cache, which ignores
+# CMAKE_ARGS, would hand such a build to every later venv: hence --no-cache-dir.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+$(VENV)/.llama: | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --no-cache-dir 'llama-cpp-python>=0.3.16,<0.4'
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.llama | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.llama | $(BIN)/python
 	$(PIP) install -e '.[test]'
 	touch $(VENV)/.installed $@
 
@@ -36,7 +45,16 @@ chat: install
 test: install-test browser
 	$(BIN)/python -m pytest
 
-bench: install-test
+# LiteLLM, the gateway peer, gets a venv of its own. 1.108.7 is the newest release whose proxy extra installs
+# from the registry here (later ones need litellm-enterprise 0.1.79.post2, litellm-proxy-extras 0.4.110.post1+).
+LITELLM_VENV := .venv-litellm
+
+$(LITELLM_VENV)/.installed:
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip --disable-pip-version-check -q install 'litellm[proxy]==1.108.7'
+	touch $@
+
+bench: install-test $(LITELLM_VENV)/.installed
 	$(PIP) install -e '.[bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)  # e.g. make bench BENCH_ARGS='--quick' or '--only gateway'
 
@@ -44,4 +62,4 @@ soak: install-test
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LITELLM_VENV) build *.egg-info

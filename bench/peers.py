@@ -24,6 +24,8 @@ MODEL = "bench-model"  # not a local model id, so posterchat routes it to OPENAI
 SERVER_CPU = 0  # the server measured gets this core; the load generator and the upstream the other
 CLIENT_CPU = 1
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# LiteLLM lives in its own venv (made by `make bench`), so neither server imports the other's dependencies
+LITELLM_BIN = Path(os.environ.get("POSTERCHAT_BENCH_LITELLM_VENV", ROOT / ".venv-litellm")) / "bin"
 _RUNNING: set[Peer] = set()  # stopped at exit, so an interrupted run leaves no servers behind
 
 
@@ -206,7 +208,7 @@ class LiteLLM(Peer):
         port = free_port()
         env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true",
                "LITELLM_TELEMETRY": "False", "NO_PROXY": "127.0.0.1,localhost"}
-        super().__init__("litellm", [str(BIN / "litellm"), "--config", str(config), "--host", "127.0.0.1",
+        super().__init__("litellm", [str(LITELLM_BIN / "litellm"), "--config", str(config), "--host", "127.0.0.1",
                                      "--port", str(port), "--num_workers", "1"], port, env=env, cpus=cpus,
                          cwd=self.workdir, ready_path="/health/liveliness")
 
@@ -231,6 +233,10 @@ def version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as found
 
+    if package == "litellm":
+        found_in = subprocess.run([str(LITELLM_BIN / "python"), "-c", "import importlib.metadata as m; "
+                                   "print(m.version('litellm'))"], capture_output=True, text=True)
+        return found_in.stdout.strip() or "not installed"
     try:
         return found(package)
     except PackageNotFoundError:

@@ -26,6 +26,7 @@ QUIET_ROUTES = {"/health", "/metrics"}  # probes and scrapes: logged at DEBUG on
 UNMATCHED = "<unmatched>"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 LABEL_CHARS = 200
+CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
 
 current_request_id: ContextVar[str | None] = ContextVar("posterchat_request_id", default=None)
 _current_metrics: ContextVar[Metrics | None] = ContextVar("posterchat_metrics", default=None)
@@ -252,6 +253,8 @@ def setup_logging(level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    for name in CHATTY_LOGGERS:  # a line per upstream request would repeat posterchat's own access log
+        logging.getLogger(name).setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
 
 
 def uvicorn_log_config(level: str) -> dict[str, Any]:

@@ -135,17 +135,18 @@ class UsageMeter:
         with self._lock:
             pending, self._pending = self._pending, {}
         try:
-            while pending:
-                (owner, model, day), (requests, prompt, completion, cost) = next(iter(pending.items()))
-                self.usage.add(owner, model, day, prompt, completion, cost, requests=requests)
-                del pending[(owner, model, day)]
-        finally:
-            if pending:
-                with self._lock:
-                    for key, row in pending.items():
-                        into = self._pending.setdefault(key, [0, 0, 0, 0.0])
-                        for index, value in enumerate(row):
-                            into[index] += value
+            self.usage.add_many([
+                {"owner": owner, "model": model, "day": day, "requests": requests, "prompt_tokens": prompt,
+                 "completion_tokens": completion, "cost": cost}
+                for (owner, model, day), (requests, prompt, completion, cost) in pending.items()
+            ])
+        except BaseException:
+            with self._lock:
+                for key, row in pending.items():
+                    into = self._pending.setdefault(key, [0, 0, 0, 0.0])
+                    for index, value in enumerate(row):
+                        into[index] += value
+            raise
 
     def check_budget(self, key: KeyRecord) -> None:
         """Refuse with BudgetExceeded when the key has spent its budget this month (UTC)."""

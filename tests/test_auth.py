@@ -136,6 +136,10 @@ def test_conversations_belong_to_the_key_id(settings, keyed):
     try:
         with store.engine.connect() as connection:
             owners = {row[0] for row in connection.exec_driver_sql("SELECT owner FROM conversations")}
+        deadline = time.monotonic() + 10  # usage is stored behind the answer, within USAGE_FLUSH_SECONDS
+        while not store.usage.rows(ids["b"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with store.engine.connect() as connection:
             usage_owners = {row[0] for row in connection.exec_driver_sql("SELECT owner FROM usage")}
     finally:
         store.close()
@@ -252,4 +256,8 @@ def test_two_server_processes_share_conversations_on_postgresql(tmp_path):
             stored = httpx.get(f"{one.url}/conversations/{conversation}", headers=bearer(mine)).json()
             assert [m["content"] for m in stored["messages"]][::2] == ["Hi", "More?"]
             assert httpx.get(f"{two.url}/conversations/{conversation}", headers=bearer(other)).status_code == 404
-            assert httpx.get(f"{two.url}/usage", headers=bearer(mine)).json()["total"]["requests"] == 2
+            deadline = time.monotonic() + 10  # each instance stores its usage within USAGE_FLUSH_SECONDS
+            while (total := httpx.get(f"{two.url}/usage", headers=bearer(mine)).json()["total"]["requests"]) < 2 \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert total == 2

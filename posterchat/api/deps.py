@@ -10,19 +10,21 @@ from ..store import Store
 
 OPEN_OWNER = "public"
 
+# These are async though they only read: FastAPI runs a plain `def` dependency in a worker thread, a hop each.
 
-def service(request: Request) -> ChatService:
+
+async def service(request: Request) -> ChatService:
     return request.app.state.service
 
 
-def store(request: Request) -> Store:
+async def store(request: Request) -> Store:
     return request.app.state.store
 
 
-def conversation_chat(request: Request) -> ConversationChat:
+async def conversation_chat(request: Request) -> ConversationChat:
     return request.app.state.conversation_chat
 
 
-def owner(request: Request) -> str:
+async def owner(request: Request) -> str:
     """Who owns what this request stores and reads."""
     return getattr(request.state, "owner", OPEN_OWNER)

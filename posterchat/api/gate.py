@@ -28,6 +28,7 @@ log = logging.getLogger("posterchat.api")
 OPEN_PATHS = frozenset({"/", "/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
                         "/favicon.ico"})
 OPEN_PREFIXES = ("/static/",)
+USAGE_FLUSH_SECONDS = 0.5  # how long usage may stay counted in memory before it is stored
 
 
 @dataclass
@@ -52,46 +53,42 @@ async def start(app: FastAPI, settings: Settings, store: Store, prices: PriceTab
 
 async def stop(app: FastAPI) -> None:
     """Write any usage still counted in memory (called from the lifespan, before the store closes)."""
-    if getattr(app.state, "guards", None) is not None:
-        await to_thread.run_sync(app.state.guards.meter.flush)
+    if getattr(app.state, "usage_writer", None) is not None:
+        await app.state.usage_writer.close()
 
 
 class UsageWriter:
-    """Group commit: each answer's usage is stored before its response ends, in one transaction per batch.
+    """Write-behind: usage is counted in memory at once and stored in one transaction per interval.
 
-    While one batch is being written, the answers that finish meanwhile are counted in memory and written
-    together next, so under load the database sees one upsert per owner and model per batch, not per request.
+    Answers never wait on the database for their usage row; under load the database sees one upsert per owner,
+    model and day per interval. Reads of usage and budgets flush first, and so does shutdown; a crash loses at most
+    one interval's counts (docs/reliability.md).
     """
 
-    def __init__(self, meter: UsageMeter):
+    def __init__(self, meter: UsageMeter, interval: float = USAGE_FLUSH_SECONDS):
         self.meter = meter
-        self._next: asyncio.Future | None = None  # resolved once a batch that includes newer records is stored
-        self._writing = False
+        self.interval = interval
+        self._task: asyncio.Task | None = None
 
-    async def write(self, owner: str, model: str, usage, *, local: bool) -> float:
-        """Count the usage, wait until its batch is stored, and return its cost."""
+    def write(self, owner: str, model: str, usage, *, local: bool) -> float:
+        """Count the usage, have it stored within the interval, and return its cost."""
         cost = self.meter.add(owner, model, usage, local=local)
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            if not self._writing:
-                self._writing = True
-                asyncio.get_running_loop().create_task(self._run())
-        await asyncio.shield(self._next)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_later())
         return cost
 
-    async def _run(self) -> None:
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.interval)
         try:
-            while self._next is not None:
-                batch, self._next = self._next, None
-                try:
-                    await to_thread.run_sync(self.meter.flush)
-                except Exception as exc:  # the records stay counted for the next batch
-                    batch.set_exception(exc)
-                    batch.exception()  # retrieved: the waiters log it
-                else:
-                    batch.set_result(None)
-        finally:
-            self._writing = False
+            await to_thread.run_sync(self.meter.flush)
+        except Exception:  # the counts stay in memory for the next flush
+            log.exception("could not store usage; retrying with the next answer")
+
+    async def close(self) -> None:
+        """Store what is still counted (from the lifespan, before the store closes)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        await to_thread.run_sync(self.meter.flush)
 
 
 def guards(request: Request) -> Guards:
@@ -152,7 +149,7 @@ async def account(request: Request, turn: Turn) -> None:
     found = guards(request)
     usage = turn.result().usage
     try:
-        cost = await request.app.state.usage_writer.write(getattr(request.state, "owner", OPEN_OWNER), turn.model,
+        cost = request.app.state.usage_writer.write(getattr(request.state, "owner", OPEN_OWNER), turn.model,
                                                           usage, local=turn.provider.runs_in_process)
         observability.record_tokens(turn.model, usage, cost)
     except Exception:  # the answer is already the caller's; losing one usage row must not fail it

@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +14,7 @@ from ..errors import ConfigError
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 MIGRATION_LOCK_ID = 7_254_301  # PostgreSQL advisory lock, so instances starting together migrate one at a time
+SCHEMA_HEAD = "0001"  # the newest revision in migrations/versions (tests/test_store.py keeps them in step)
 
 
 def make_engine(url: str) -> Engine:
@@ -43,15 +42,28 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to date with Alembic."""
+    """Bring the schema up to date with Alembic, which is loaded only when there is something to do."""
+    if schema_revision(engine) == SCHEMA_HEAD:
+        return  # Alembic and its templates would otherwise stay in every server's memory (~12 MB)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before the import, which logs its plugins
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database is at, None when it has never been migrated."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

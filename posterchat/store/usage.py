@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +16,18 @@ MODEL_CHARS = 200
 INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+@cache
+def _upsert(dialect: str):
+    """INSERT ... ON CONFLICT DO UPDATE adding to the day's row, built once per dialect (then cached compiled)."""
+    table = UsageRecord.__table__
+    statement = INSERTS[dialect](table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.owner, table.c.model, table.c.day],
+        set_={name: table.c[name] + new[name] for name in ("requests", "prompt_tokens", "completion_tokens", "cost")},
+    )
+
+
 class UsageStore:
     """The usage table."""
 
@@ -24,20 +37,16 @@ class UsageStore:
     def add(self, owner: str, model: str, day: date, prompt_tokens: int, completion_tokens: int, cost: float,
             *, requests: int = 1) -> None:
         """Add completions (one by default) to their row, creating it the first time (an upsert, safe under concurrency)."""
+        self.add_many([{"owner": owner, "model": model, "day": day, "requests": requests,
+                        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "cost": cost}])
+
+    def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """Add several rows' counts in one transaction: all of them are stored, or none."""
+        if not rows:
+            return
+        rows = [{**row, "model": row["model"][:MODEL_CHARS]} for row in rows]
         with self.sessions.begin() as session:
-            insert = INSERTS[session.get_bind().dialect.name]
-            statement = insert(UsageRecord).values(
-                owner=owner, model=model[:MODEL_CHARS], day=day, requests=requests, prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens, cost=cost,
-            )
-            table, new = UsageRecord.__table__.c, statement.excluded
-            session.execute(statement.on_conflict_do_update(
-                index_elements=[table.owner, table.model, table.day],
-                set_={"requests": table.requests + new.requests,
-                      "prompt_tokens": table.prompt_tokens + new.prompt_tokens,
-                      "completion_tokens": table.completion_tokens + new.completion_tokens,
-                      "cost": table.cost + new.cost},
-            ))
+            session.execute(_upsert(session.get_bind().dialect.name), rows)
 
     def rows(self, owner: str, since: date | None = None) -> list[dict[str, Any]]:
         """The owner's rows from `since` on, by day then model."""
