@@ -8,7 +8,10 @@ import sys
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from posterchat.auth import create_key, hash_key
+from posterchat.preferences import Preferences
 from posterchat.store import open_store
+from posterchat.store.cache import ReadCache
 from posterchat.store.db import MIGRATIONS, SCHEMA_HEAD, make_engine, schema_revision
 
 
@@ -32,3 +35,29 @@ def test_up_to_date_database_opens_without_alembic(tmp_path):
             "print('alembic' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_read_cache_keeps_values_for_its_time_and_forgets_on_request():
+    loads = []
+    cache = ReadCache(seconds=60)
+    assert [cache.get("k", lambda: loads.append(1) or len(loads)) for _ in range(3)] == [1, 1, 1]
+    cache.forget("k")
+    assert cache.get("k", lambda: loads.append(1) or len(loads)) == 2
+    uncached = ReadCache(seconds=0)
+    assert [uncached.get("k", lambda: loads.append(1) or len(loads)) for _ in range(2)] == [3, 4]
+
+
+def test_this_process_sees_its_own_revocations_and_preferences_at_once(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'cache.db'}")
+    try:
+        record, key = create_key(store.keys, "plugin")
+        assert not store.keys.find(hash_key(key)).revoked
+        store.keys.revoke(record.id)
+        assert store.keys.find(hash_key(key)).revoked
+        assert store.preferences.get("me") is None
+        store.preferences.put("me", Preferences(tone="playful"))
+        assert store.preferences.get("me").tone == "playful"
+        store.preferences.delete("me")
+        assert store.preferences.get("me") is None
+    finally:
+        store.close()

@@ -57,8 +57,10 @@ class OpenAICompatProvider(Provider):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = openai.AsyncOpenAI(
-                api_key=self.api_key or "not-needed", base_url=self.base_url, max_retries=0)
+            # aiohttp, the SDK's faster transport: ~1.4× the requests per second of its default (bench/notes.md)
+            client = self._clients[loop] = openai.AsyncOpenAI(api_key=self.api_key or "not-needed",
+                                                              base_url=self.base_url, max_retries=0,
+                                                              http_client=openai.DefaultAioHttpClient())
         return client
 
     def context_window(self, model: str) -> int:
@@ -134,7 +136,7 @@ async def _chunks(response, model: str) -> AsyncIterator[Chunk]:
 
 def _translate(exc: Exception, model: str) -> Exception:
     """Map SDK and transport exceptions onto posterchat errors, wrapping the transient ones in Retryable."""
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and _timed_out(exc):
         return Retryable(UpstreamTimeout("The model server did not answer in time."))
     if isinstance(exc, openai.APIConnectionError):
         return Retryable(UpstreamError("Could not reach the model server."))
@@ -148,6 +150,18 @@ def _translate(exc: Exception, model: str) -> Exception:
         return UpstreamError("The model server sent an answer that could not be read.")
     log.error("unexpected upstream failure: %r", exc)
     return UpstreamError("The model server failed to answer.")
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a timeout error really is one: the SDK's aiohttp transport reports a refused or reset connection as
+    a connect timeout too, but only a real timeout has a TimeoutError among its causes."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, TimeoutError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _from_status(status: int, body: dict[str, Any], headers: Mapping[str, str], model: str) -> Exception:

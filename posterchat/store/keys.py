@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import NotFound
+from .cache import ReadCache
 from .models import ApiKey, utcnow
 
 
@@ -47,6 +48,7 @@ class KeyStore:
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
+        self._found = ReadCache()
 
     def add(self, key_id: str, name: str, key_hash: str, prefix: str, monthly_budget: float | None) -> KeyRecord:
         """Store a new key's hash."""
@@ -62,8 +64,11 @@ class KeyStore:
             return [_record(row) for row in session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))]
 
     def find(self, key_hash: str) -> KeyRecord | None:
-        """The key with this hash, revoked or not (on every request: a plain connection and columns, for speed)."""
-        with self.sessions.kw["bind"].connect() as connection:
+        """The key with this hash, revoked or not; read on every request, so cached for a second (store/cache.py)."""
+        return self._found.get(key_hash, lambda: self._find(key_hash))
+
+    def _find(self, key_hash: str) -> KeyRecord | None:
+        with self.sessions.kw["bind"].connect() as connection:  # a plain connection and columns, for speed
             row = connection.execute(_FIND, {"key_hash": key_hash}).first()
             return _record(row) if row else None
 
@@ -80,4 +85,5 @@ class KeyStore:
                 raise NotFound(f"there is no API key with id {key_id!r}")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+            self._found.forget(row.key_hash)
             return _record(row)

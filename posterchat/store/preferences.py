@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..preferences import Preferences as PreferencesBody
+from .cache import ReadCache
 from .models import Preferences, utcnow
 
 log = logging.getLogger("posterchat.store")
@@ -23,10 +24,14 @@ class PreferenceStore:
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
+        self._saved = ReadCache()
 
     def get(self, owner: str) -> PreferencesBody | None:
-        """The owner's preferences, or None when none are saved."""
-        with self.sessions.kw["bind"].connect() as connection:  # on every chat: a plain connection, for speed
+        """The owner's preferences, or None when none are saved; read on every chat, so cached for a second."""
+        return self._saved.get(owner, lambda: self._get(owner))
+
+    def _get(self, owner: str) -> PreferencesBody | None:
+        with self.sessions.kw["bind"].connect() as connection:  # a plain connection, for speed
             data = connection.execute(_GET, {"owner": owner}).scalar()
         if data is None:
             return None
@@ -46,8 +51,10 @@ class PreferenceStore:
                 index_elements=[Preferences.owner],
                 set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
             ))
+        self._saved.forget(owner)
 
     def delete(self, owner: str) -> None:
         """Forget the owner's preferences."""
         with self.sessions.begin() as session:
             session.execute(delete(Preferences).where(Preferences.owner == owner))
+        self._saved.forget(owner)
