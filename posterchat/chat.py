@@ -236,7 +236,9 @@ class ChatService:
 @lru_cache(maxsize=1)
 def default_service() -> ChatService:
     """The process-wide service used by chat_with_model and the CLI."""
-    return ChatService()
+    service = ChatService()
+    portal.close_at_exit(service.router.aclose)
+    return service
 
 
 def chat_with_model(

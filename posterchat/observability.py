@@ -253,8 +253,14 @@ def setup_logging(level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
-    for name in CHATTY_LOGGERS:  # a line per upstream request would repeat posterchat's own access log
-        logging.getLogger(name).setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+    quiet_chatty_loggers()
+
+
+def quiet_chatty_loggers() -> None:
+    """HTTP client libraries log every request at INFO; show that only when the root logger is at DEBUG."""
+    debug = logging.getLogger().level <= logging.DEBUG
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def uvicorn_log_config(level: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 T = TypeVar("T")
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
+_closers: list[Callable[[], Awaitable[None]]] = []
 
 
 def _get() -> BlockingPortal:
@@ -21,8 +22,19 @@ def _get() -> BlockingPortal:
         if _portal is None:
             manager = start_blocking_portal()
             _portal = manager.__enter__()
-            atexit.register(manager.__exit__, None, None, None)
+
+            def stop() -> None:
+                for close in reversed(_closers):
+                    _portal.call(close)
+                manager.__exit__(None, None, None)
+
+            atexit.register(stop)
         return _portal
+
+
+def close_at_exit(close: Callable[[], Awaitable[None]]) -> None:
+    """Run `close` on the portal's loop before it stops at exit (connections opened there close cleanly)."""
+    _closers.append(close)
 
 
 def run(func: Callable[..., Awaitable[T]], *args) -> T:

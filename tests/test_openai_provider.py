@@ -164,3 +164,11 @@ def test_spec_python_usage_with_a_fine_tuned_model(tmp_path, fake_upstream):
         f"echo: What about the color scheme? {SPEC_FINE_TUNED_MODEL} 4",
     ]
     assert [m["role"] for m in fake_upstream.requests[-1].body["messages"]] == ["system", "user", "assistant", "user"]
+
+
+def test_other_vendors_models_are_counted_by_estimate_without_loading_tiktoken():
+    code = ("import sys; from posterchat.providers.openai_compat import OpenAICompatProvider as P; "
+            "n = P(api_key=None, base_url='http://127.0.0.1:9/v1').count_tokens('x' * 300, 'Qwen/Qwen2.5-7B'); "
+            "print(n, 'requests' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["101", "False"]  # 300 characters / 3 + 1: an overestimate, never under

@@ -36,8 +36,10 @@ class Parser(argparse.ArgumentParser):
 def setup_logging() -> None:
     """Log at the configured level, in the spec's format."""
     from ..config import get_settings
+    from ..observability import quiet_chatty_loggers
 
     logging.basicConfig(level=get_settings().log_level, format="[%(levelname)s] %(message)s")
+    quiet_chatty_loggers()
 
 
 def read_json(path: Path, what: str) -> Any:

@@ -1,4 +1,8 @@
-"""Colour checks: WCAG contrast of text on what lies beneath it, and the number of colours."""
+"""Colour checks: WCAG contrast of text on what lies beneath it, and the number of colours.
+
+coloraide is imported inside the functions that use it: it takes ~4 MB, which a server whose callers send no
+posters never needs.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
-from coloraide import Color
 from pydantic import BaseModel
 
 from .geometry import element_box, set_op
@@ -57,6 +60,8 @@ def _backdrops(poster: Poster, index: int) -> tuple[tuple[str, ...], bool]:
 
 def _readings(poster: Poster) -> list[_Reading]:
     """Contrast readings of every visible text element."""
+    from coloraide import Color
+
     readings = []
     for index, text in visible_texts(poster):
         backdrops, over_image = _backdrops(poster, index)
@@ -68,6 +73,8 @@ def _readings(poster: Poster) -> list[_Reading]:
 
 def _lightness_search(colour: str, end: float, backdrops: Sequence[str], ratio: float) -> str | None:
     """Move the OKLCh lightness towards end until the colour meets ratio on every backdrop, then bisect back."""
+    from coloraide import Color
+
     lightness, chroma, hue = Color(colour).convert("oklch").coords()
 
     def candidate(value: float) -> str:
@@ -93,6 +100,8 @@ def _lightness_search(colour: str, end: float, backdrops: Sequence[str], ratio: 
 
 def passing_colour(colour: str, backdrops: Sequence[str], ratio: float) -> str | None:
     """The nearest colour (ΔE 2000) of the same OKLCh hue, lighter or darker, meeting ratio on every backdrop."""
+    from coloraide import Color
+
     found = [hit for end in (0.0, 1.0) if (hit := _lightness_search(colour, end, backdrops, ratio))]
     return min(found, key=lambda hit: Color(colour).delta_e(hit, method="2000"), default=None)
 
@@ -150,6 +159,8 @@ def _palette_mapping(poster: Poster, palette: list[str], extras: list[str]) -> d
 
     Text already failing AA without a fix must keep its colours too, or re-checking would find a new fix for it.
     """
+    from coloraide import Color
+
     allowed = _aa_failures(poster)
     data = poster.model_dump(mode="json")
     mapping: dict[str, str] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from coloraide import Color
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from .sample import SAMPLE_POSTER
@@ -14,8 +13,9 @@ MIN_SIZE = 0.001  # smaller sizes underflow to zero when multiplied (areas), and
 
 
 def _long_hex(value: str) -> str:
-    """'#ABC' as '#aabbcc', so equal colours compare equal."""
-    return Color(value).to_string(hex=True)
+    """'#ABC' as '#aabbcc', so equal colours compare equal (the pattern has checked the digits)."""
+    digits = value[1:].lower()
+    return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
 
 
 HexColor = Annotated[

@@ -202,14 +202,13 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 @lru_cache(maxsize=32)
 def _encoding(model: str):
-    """tiktoken's encoding for `model`, or None when it cannot be loaded (offline, unknown model)."""
+    """tiktoken's encoding for an OpenAI model id, or None (estimate instead): another vendor's model, or offline.
+
+    Other servers' models have tokenizers of their own, so tiktoken would only guess, after loading ~5 MB.
+    """
     try:
         import tiktoken
 
-        base = model.removeprefix("ft:").split(":")[0]
-        try:
-            return tiktoken.encoding_for_model(base)
-        except KeyError:
-            return tiktoken.get_encoding("o200k_base")
+        return tiktoken.encoding_for_model(model.removeprefix("ft:").split(":")[0])
     except Exception:
         return None

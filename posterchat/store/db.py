@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -64,6 +65,11 @@ def schema_revision(engine: Engine) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def dialect_insert(dialect: str):
+    """The dialect's INSERT, which has ON CONFLICT; a dialect's module is imported only where it is used (~2 MB)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

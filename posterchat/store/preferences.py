@@ -6,11 +6,11 @@ import logging
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..preferences import Preferences as PreferencesBody
 from .cache import ReadCache
+from .db import dialect_insert
 from .models import Preferences, utcnow
 
 log = logging.getLogger("posterchat.store")
@@ -45,8 +45,7 @@ class PreferenceStore:
         """Replace the owner's preferences; two writers at once leave one of the two documents whole."""
         data = prefs.model_dump(mode="json", exclude_none=True)
         with self.sessions.begin() as session:
-            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-            statement = insert(Preferences).values(owner=owner, data=data, updated_at=utcnow())
+            statement = dialect_insert(session.bind.dialect.name)(Preferences).values(owner=owner, data=data, updated_at=utcnow())
             session.execute(statement.on_conflict_do_update(
                 index_elements=[Preferences.owner],
                 set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},

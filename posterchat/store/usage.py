@@ -7,20 +7,19 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from .db import dialect_insert
 from .models import UsageRecord
 
 MODEL_CHARS = 200
-INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @cache
 def _upsert(dialect: str):
     """INSERT ... ON CONFLICT DO UPDATE adding to the day's row, built once per dialect (then cached compiled)."""
     table = UsageRecord.__table__
-    statement = INSERTS[dialect](table)
+    statement = dialect_insert(dialect)(table)
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[table.c.owner, table.c.model, table.c.day],
