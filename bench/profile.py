@@ -1,7 +1,8 @@
 """Profile posterchat under gateway load with py-spy, for optimisation work.
 
     python -m bench.profile                      # /v1/chat/completions, 1 client: top functions, own and total
-    python -m bench.profile --path /chat --clients 16 --svg /tmp/flame.svg
+    python -m bench.profile --path /chat --clients 16
+    python -m bench.profile --streams 500              # streamed chats from the slow upstream instead
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import load, peers
+from . import load, peers, streaming
 from .ab import BODY
 from .streaming import SPEC_BODY
 
@@ -24,25 +25,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--svg", help="also write a flame graph here")
+    parser.add_argument("--streams", type=int, help="profile this many concurrent streamed chats instead")
     args = parser.parse_args(argv)
     load.fast_loop()
     body = BODY if args.path != "/chat" else {**SPEC_BODY, "stream": False, "model": peers.MODEL}
     stacks = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
-    with peers.upstream("fast", {peers.CLIENT_CPU}) as fast, \
-            peers.Posterchat(fast.port, {peers.SERVER_CPU}) as server:
+    with peers.upstream("slow" if args.streams else "fast", {peers.CLIENT_CPU}) as upstream, \
+            peers.Posterchat(upstream.port, {peers.SERVER_CPU}) as server:
         raw = load.request_bytes(args.path, body, server.port, server.headers)
         asyncio.run(load.closed_loop(server.port, raw, args.clients, 500, 5, warmup=50))
         spy = subprocess.Popen([str(peers.BIN / "py-spy"), "record", "--pid", str(server.process.pid), "--rate", "1000",
                                 "--duration", str(args.seconds), "--nonblocking", "--format", "raw", "-o", stacks],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         load.pin({peers.CLIENT_CPU})
-        run = asyncio.run(load.closed_loop(server.port, raw, args.clients, 10**7, args.seconds, warmup=0))
+        if args.streams:
+            raw = load.request_bytes("/chat", SPEC_BODY, server.port, server.headers)
+            result = streaming.measure(server, raw, b"event: delta", b"event: done", args.streams)
+            print(f"{args.streams} streams: p99 added gap {result['added_gap_p99_ms']:.1f} ms")
+        else:
+            run = asyncio.run(load.closed_loop(server.port, raw, args.clients, 10**7, args.seconds, warmup=0))
+            print(f"{run.rps:.0f} req/s, p50 {load.percentile(run.latencies, 0.5) * 1000:.2f} ms")
         spy.wait()
-    print(f"{run.rps:.0f} req/s, p50 {load.percentile(run.latencies, 0.5) * 1000:.2f} ms")
     report(stacks, args.top)
-    if args.svg:
-        subprocess.run(["sh", "-c", f"cat {stacks} | {peers.BIN}/python -c 'import sys' && echo {stacks}"])
+    print(f"stacks: {stacks}")
     return 0
 
 

@@ -20,6 +20,9 @@ log = logging.getLogger("posterchat.embedded")
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _END = object()
+# After the first chunk the decoding thread waits (at most this long) until the event loop has taken it: with every
+# core busy decoding, the loop would otherwise wait for the scheduler before it could send the first token.
+FIRST_CHUNK_HANDOFF_SECONDS = 0.05
 
 
 def smollm2_path() -> Path:
@@ -92,14 +95,14 @@ class LlamaCppProvider(Provider):
             raise Overloaded("The embedded model is busy; try again in a few seconds.", retry_after=5)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
+        stop, taken = threading.Event(), threading.Event()
 
         def emit(item) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
             try:
-                self._generate(messages, params, stop, emit)
+                self._generate(messages, params, stop, emit, taken)
             except Exception as exc:  # handed to the awaiting coroutine, translated there
                 emit(exc)
             finally:
@@ -110,6 +113,7 @@ class LlamaCppProvider(Provider):
         future = self._executor.submit(work)
         try:
             while (item := await queue.get()) is not _END:
+                taken.set()
                 if isinstance(item, BaseException):
                     raise _translate(item)
                 yield item
@@ -118,7 +122,8 @@ class LlamaCppProvider(Provider):
             if future.cancel():
                 self._change_pending(-1)
 
-    def _generate(self, messages, params: GenerationParams, stop: threading.Event, emit) -> None:
+    def _generate(self, messages, params: GenerationParams, stop: threading.Event, emit,
+                  taken: threading.Event | None = None) -> None:
         """Decode on this thread, handing chunks to `emit` until done or `stop` is set."""
         llama = self._load()
         parts: list[str] = []
@@ -138,6 +143,8 @@ class LlamaCppProvider(Provider):
                     self.tokens_generated += 1
                     parts.append(text)
                     emit(Chunk(text=text))
+                    if len(parts) == 1 and taken is not None:
+                        taken.wait(FIRST_CHUNK_HANDOFF_SECONDS)
         finally:
             self.generating.clear()
         usage = Usage(
