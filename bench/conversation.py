@@ -1,4 +1,4 @@
-"""Long conversations: per-turn cost from turn 1 to 300, client-sent history against a stored conversation."""
+"""Long conversations: per-turn cost from turn 1 to 300, client-sent history against stored conversations."""
 
 from __future__ import annotations
 
@@ -33,33 +33,41 @@ async def _turn(connection: load.Connection, port: int, body: dict, headers: dic
             "answer": answer}
 
 
+WAYS = {  # name: how each turn's request continues the conversation
+    "client history": "the spec's way: the client sends conversation_history and gets it back",
+    "stored conversation": "conversation_id with include_history false: only the new turn comes back",
+    "stored, full history back": "conversation_id: the whole stored history comes back every turn",
+}
+
+
 async def _both(posterchat: peers.Posterchat, upstream_port: int, turns: int) -> dict[str, list[dict]]:
-    """Both ways, turn by turn, alternating which goes first."""
+    """Every way, turn by turn, rotating which goes first."""
     port, headers = posterchat.port, posterchat.headers
-    client, stored = await load.Connection(port).open(), await load.Connection(port).open()
+    connections = {way: await load.Connection(port).open() for way in WAYS}
     history: list[dict] = []
-    conversation_id = None
-    out: dict[str, list[dict]] = {"client history": [], "stored conversation": []}
+    conversations: dict[str, str | None] = dict.fromkeys(WAYS)
+    out: dict[str, list[dict]] = {way: [] for way in WAYS}
+    names = list(WAYS)
     try:
         for turn in range(1, turns + 1):
             text = message(turn)
-            for way in (("client history", "stored conversation") if turn % 2 else
-                        ("stored conversation", "client history")):
+            for way in names[turn % 3:] + names[:turn % 3]:
+                body = {"message": text, "model": peers.MODEL}
                 if way == "client history":
-                    body = {"message": text, "conversation_history": history, "model": peers.MODEL}
-                    result = await _turn(client, port, body, headers, upstream_port)
+                    body["conversation_history"] = history
+                elif conversations[way]:
+                    body["conversation_id"] = conversations[way]
+                if way == "stored conversation":
+                    body["include_history"] = False
+                result = await _turn(connections[way], port, body, headers, upstream_port)
+                if way == "client history":
                     history = result["answer"]["conversation_history"]
-                else:
-                    body = {"message": text, "model": peers.MODEL}
-                    if conversation_id:
-                        body["conversation_id"] = conversation_id
-                    result = await _turn(stored, port, body, headers, upstream_port)
-                    conversation_id = result["answer"]["conversation_id"]
+                conversations[way] = result["answer"]["conversation_id"]
                 del result["answer"]
                 out[way].append(result)
     finally:
-        client.close()
-        stored.close()
+        for connection in connections.values():
+            connection.close()
     return out
 
 

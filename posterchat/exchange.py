@@ -16,6 +16,8 @@ from .poster import Poster
 from .poster.assistant import PosterView
 from .store import Store, new_conversation_id
 
+TAIL_MESSAGES = 128  # the first read of a stored conversation's newest messages, when the whole is not wanted
+
 
 @dataclass
 class Exchange:
@@ -27,6 +29,7 @@ class Exchange:
     create: bool = False
     replace_last_turn: bool = False
     poster: dict[str, Any] | None = None  # a poster sent with this turn, stored with it
+    include_history: bool = True  # False: the answer's conversation_history holds only this turn
 
 
 class ConversationChat:
@@ -45,6 +48,7 @@ class ConversationChat:
         conversation_id: str | None = None,
         regenerate: bool = False,
         poster: Poster | None = None,
+        include_history: bool = True,
         **options,
     ) -> Exchange:
         """Load what the turn needs and prepare it; nothing is stored yet."""
@@ -54,12 +58,14 @@ class ConversationChat:
             raise InvalidInput("regenerate needs the conversation_id of a stored conversation")
         prefs = await preferences.load(self.store, owner)
         options = preferences.turn_options(prefs, self.service.settings, **options)
+        sent = poster.model_dump(mode="json") if poster else None
+        notes = {"poster": sent, "include_history": include_history}
+        if conversation_id is not None and not include_history:
+            return await self._continue_from_tail(owner, conversation_id, message, regenerate, options, notes)
         stored, stored_poster = [], None
         if conversation_id is not None:
             stored, stored_poster = await self.store.read(self.store.conversations.history, owner, conversation_id)
-        sent = poster.model_dump(mode="json") if poster else None
         options["poster"] = await self._poster_view(sent or stored_poster)
-        notes = {"poster": sent}
         if history is not None:
             return Exchange(self.service.start(message, history, **options), owner, None, **notes)
         if conversation_id is None:
@@ -70,6 +76,30 @@ class ConversationChat:
             message = message or last_message
         turn = self.service.start(message, stored, trusted_history=True, **options)
         return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate, **notes)
+
+    async def _continue_from_tail(self, owner: str, conversation_id: str, message: str | None, regenerate: bool,
+                                  options: dict[str, Any], notes: dict[str, Any]) -> Exchange:
+        """A stored conversation, read from its newest messages back only as far as the model can see.
+
+        The tail read doubles until the turn has to leave messages out (or there are no more), so a turn's cost is
+        bounded by the context window, not by the conversation's length.
+        """
+        limit = TAIL_MESSAGES
+        while True:
+            stored, stored_poster, total = await self.store.read(self.store.conversations.tail, owner,
+                                                                 conversation_id, limit)
+            if "poster" not in options:
+                options["poster"] = await self._poster_view(notes["poster"] or stored_poster)
+            text = message
+            if regenerate:
+                stored, last_message = _without_last_turn(stored)
+                text = message or last_message
+            turn = self.service.start(text, stored, trusted_history=True, **options)
+            unread = total - limit if total > limit else 0
+            if turn.truncated_turns or not unread:
+                turn.truncated_turns += unread // 2  # the turns never read were left out too
+                return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate, **notes)
+            limit *= 2
 
     async def _poster_view(self, poster: dict[str, Any] | None) -> PosterView | None:
         """Measure the poster off the event loop (the checks are CPU work)."""
@@ -99,6 +129,8 @@ class ConversationChat:
                 replace_last_turn=exchange.replace_last_turn, poster=exchange.poster, also=also,
             ))
             body["message_id"] = answer_id
+        if not exchange.include_history:
+            body["conversation_history"] = body["conversation_history"][-2:]
         return body
 
 

@@ -263,3 +263,33 @@ def test_regenerate_replaces_the_last_answer(settings, serve):
     assert missing.status_code == 400 and "conversation_id" in missing.json()["error"]["message"]
     no_message = httpx.post(f"{server.url}/chat", json={"conversation_id": conversation})
     assert no_message.status_code == 422 and "message is required" in no_message.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("context", [100_000, 300], ids=["everything fits", "the window trims"])
+def test_include_history_false_answers_with_this_turn_and_the_model_sees_the_same(settings, serve, monkeypatch,
+                                                                                  context):
+    monkeypatch.setattr("posterchat.exchange.TAIL_MESSAGES", 4)  # so that 26 messages take reads of 4, 8, 16, 32
+    provider = FakeProvider(["an answer of some length"], context=context)
+    server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, provider))))
+    conversation = None
+    for turn in range(12):
+        body = {"message": f"turn {turn} " + "words " * 20, "conversation_id": conversation, "max_tokens": 16}
+        conversation = httpx.post(f"{server.url}/chat", json=body).json()["conversation_id"]
+    ask = {"message": "and now?", "conversation_id": conversation, "max_tokens": 16}
+    full = httpx.post(f"{server.url}/chat", json=ask).json()
+    seen_full = provider.received[-1]
+    short = httpx.post(f"{server.url}/chat", json={**ask, "include_history": False}).json()
+    seen_short = provider.received[-1]
+    assert len(full["conversation_history"]) == 26
+    assert short["conversation_history"] == [{"role": "user", "content": "and now?"},
+                                             {"role": "assistant", "content": "an answer of some length"}]
+    assert seen_short[-3:] == [*short["conversation_history"][:1], *short["conversation_history"][1:],
+                               {"role": "user", "content": "and now?"}]
+    if context == 100_000:  # the model saw the whole conversation, one turn longer than before
+        assert short["truncated_turns"] == full["truncated_turns"] == 0
+        assert seen_short[:-3] == seen_full[:-1]
+    else:  # one turn more in the store, so one more left out, counted although never read
+        assert short["truncated_turns"] == full["truncated_turns"] + 1 > 1
+        assert len(seen_short) == len(seen_full)
+    stored = httpx.get(f"{server.url}/conversations/{conversation}").json()["messages"]
+    assert len(stored) == 28

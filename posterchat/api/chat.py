@@ -46,7 +46,7 @@ async def _answer(request: Request, body: ChatRequest, owner: str, conversations
     history = [m.model_dump() for m in body.conversation_history] if body.conversation_history is not None else None
     exchange = await conversations.begin(
         owner, body.message, history=history, conversation_id=body.conversation_id, regenerate=body.regenerate,
-        model=body.model, max_tokens=body.max_tokens, poster=body.poster,
+        model=body.model, max_tokens=body.max_tokens, poster=body.poster, include_history=body.include_history,
         temperature=body.temperature if "temperature" in body.model_fields_set else None,  # else preferences decide
     )
     if body.stream:

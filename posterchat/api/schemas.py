@@ -50,6 +50,10 @@ class ChatRequest(Strict):
     regenerate: bool = Field(False, description="Replace the last turn of the stored conversation with a new answer.")
     poster: Poster | None = Field(None, description="The poster being worked on; measured, and kept with a stored "
                                                      "conversation (later turns reuse the latest one).")
+    include_history: bool = Field(
+        True, description="false: conversation_history in the answer holds only this turn. With a stored "
+                          "conversation the server then reads only the newest messages the model can see, so a "
+                          "turn costs the same however long the conversation (GET /conversations/{id} has it all).")
 
     @model_validator(mode="after")
     def _message_or_regenerate(self) -> "ChatRequest":
