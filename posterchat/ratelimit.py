@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from limits import RateLimitItemPerMinute
-from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 
@@ -38,11 +38,10 @@ def storage_uri(redis_url: str | None) -> str:
 
 
 class RateLimiter:
-    """Requests per minute in a sliding window; tokens per minute in a fixed window, charged after each answer.
+    """Requests per minute in a moving window; tokens per minute in a fixed window, charged after each answer.
 
-    The sliding window counter keeps two counters per caller (this minute's and the last one's, weighted), so a
-    check costs the same at any limit; a moving window keeps one entry per request. Tokens use a fixed window
-    because an answer's tokens must be counted in full even when they overshoot the limit.
+    Tokens use a fixed window because a moving window stores one entry per unit counted, and because an
+    answer's tokens must be counted in full even when they overshoot the limit.
     """
 
     def __init__(self, settings: Settings):
@@ -50,7 +49,7 @@ class RateLimiter:
             storage_uri(settings.redis_url), implementation="redispy", key_prefix=settings.rate_limit_prefix,
             wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT,
         )
-        self.requests = SlidingWindowCounterRateLimiter(self.storage)
+        self.requests = MovingWindowRateLimiter(self.storage)
         self.tokens = FixedWindowRateLimiter(self.storage)
         self.rpm = _per_minute(settings.rate_limit_rpm, settings.rate_limit_prefix)
         self.tpm = _per_minute(settings.rate_limit_tpm, settings.rate_limit_prefix)
