@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -115,7 +115,7 @@ def request_id_from(scope: dict[str, Any]) -> str:
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def route_templates(routes: Any) -> list[tuple[re.Pattern, str]]:

@@ -7,6 +7,7 @@ import logging
 import threading
 import tomllib
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,9 @@ class PriceTable:
     def __init__(self, prices: dict[str, Price]):
         self.prices = prices
         self._warned: set[str] = set()
+        self.find = lru_cache(maxsize=1024)(self._find)  # on every answer; a prices file holds dozens of prefixes
 
-    def find(self, model: str) -> Price | None:
+    def _find(self, model: str) -> Price | None:
         """The price for `model`, or None when nothing matches."""
         if model in self.prices:
             return self.prices[model]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
 
 from .. import idempotency
 from ..errors import PosterchatError
@@ -54,7 +55,7 @@ async def _answer(request: Request, body: ChatRequest, owner: str, conversations
         return sse(_events(conversations, exchange, stream, record))
     await exchange.turn.finish()
     await gate.account(request, exchange.turn)
-    return await conversations.commit(exchange, record)
+    return JSONResponse(await conversations.commit(exchange, record))  # ChatResponse's shape, built by commit()
 
 
 async def _events(conversations: ConversationChat, exchange: Exchange, stream: AsyncIterator[str], record=None):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from .. import preferences
 from ..chat import ChatService, Turn
@@ -45,19 +46,19 @@ async def chat_completions(request: Request, body: CompletionRequest, service: C
                            owner: str = Depends(deps.owner), store=Depends(deps.store)):
     """Chat Completions, streaming or not, through posterchat's routing, system prompt and retries."""
     turn = _turn(body, service, await preferences.load(store, owner))
-    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    completion_id, created = f"chatcmpl-{secrets.token_hex(16)}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         stream = gate.accounted(request, turn, await primed(turn.stream()))
         return sse(_chunks(turn, stream, completion_id, created, include_usage))
     result = await turn.finish()
     await gate.account(request, turn)
-    return {
+    return JSONResponse({  # built here in the documented shape, so FastAPI need not validate it again
         "id": completion_id, "object": "chat.completion", "created": created, "model": result.model_used,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.response},
                      "finish_reason": result.finish_reason}],
         "usage": _usage(turn),
-    }
+    })
 
 
 def _usage(turn: Turn) -> dict[str, int]:
