@@ -234,7 +234,8 @@ def conversation_tables(cv: dict) -> list[str]:
              "three ways, interleaved turn by turn: the spec's client-sent `conversation_history`; a stored "
              "conversation (`conversation_id`) with `include_history: false`, so the answer holds only the new turn "
              "and the server reads only the newest messages the model can see; and a stored conversation whose "
-             "whole history comes back every turn. Times are medians of {WINDOW_TEXT} over {cv['reps']} conversations each.",
+             f"whole history comes back every turn. Times are medians of {WINDOW_TEXT} over {cv['reps']} "
+             "conversations each.",
              "", "| | turn 10 ms | last turn ms | time ratio | turn 10 bytes sent | last turn bytes sent | bytes ratio | "
              "messages to the model (last turn) | turns trimmed (last turn) | first trimmed at turn |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
