@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     with peers.upstream("slow" if args.streams else "fast", {peers.CLIENT_CPU}) as upstream, \
             peers.Posterchat(upstream.port, {peers.SERVER_CPU}) as server:
         raw = load.request_bytes(args.path, body, server.port, server.headers)
-        asyncio.run(load.closed_loop(server.port, raw, args.clients, 500, 5, warmup=50))
+        if not args.streams:  # warm up the request path before sampling
+            asyncio.run(load.closed_loop(server.port, raw, args.clients, 500, 5, warmup=50))
         spy = subprocess.Popen([str(peers.BIN / "py-spy"), "record", "--pid", str(server.process.pid), "--rate", "1000",
                                 "--duration", str(args.seconds), "--nonblocking", "--format", "raw", "-o", stacks],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,8 +6,8 @@ import hashlib
 import ipaddress
 import secrets
 import time
-
-from anyio import to_thread
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .errors import InvalidInput, Unauthorized
 from .store.keys import KeyRecord, KeyStore
@@ -54,10 +54,10 @@ def bearer_token(authorization: str | None) -> str:
 class Authenticator:
     """Decides who a request comes from: a key's record, or None while the server is open."""
 
-    def __init__(self, keys: KeyStore, *, require_keys: bool = False, check_seconds: float = KEYS_CHECK_SECONDS,
-                 inline_reads: bool = False):
+    def __init__(self, keys: KeyStore, read: Callable[..., Awaitable[Any]], *, require_keys: bool = False,
+                 check_seconds: float = KEYS_CHECK_SECONDS):
         self.keys = keys
-        self.inline_reads = inline_reads  # look keys up on the event loop (SQLite; see Store.read)
+        self._read = read  # Store.read: on the event loop for SQLite, on a worker thread otherwise
         self.require_keys = require_keys
         self.check_seconds = check_seconds
         self._keys_exist = False
@@ -85,9 +85,6 @@ class Authenticator:
         if record.revoked:
             raise Unauthorized("the API key has been revoked")
         return record
-
-    async def _read(self, func, *args):
-        return func(*args) if self.inline_reads else await to_thread.run_sync(func, *args)
 
 
 def is_loopback(host: str) -> bool:

@@ -95,7 +95,7 @@ class ConversationChat:
                 stored, last_message = _without_last_turn(stored)
                 text = message or last_message
             turn = self.service.start(text, stored, trusted_history=True, **options)
-            unread = total - limit if total > limit else 0
+            unread = max(0, total - limit)
             if turn.truncated_turns or not unread:
                 turn.truncated_turns += unread // 2  # the turns never read were left out too
                 return Exchange(turn, owner, conversation_id, replace_last_turn=regenerate, **notes)

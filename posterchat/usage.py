@@ -112,12 +112,6 @@ class UsageMeter:
         self._pending: dict[tuple[str, str, date], list] = {}
         self._lock = threading.Lock()
 
-    def record(self, owner: str, model: str, usage: Usage, *, local: bool = False) -> float:
-        """Add a finished completion to today's row (UTC) in the database now and return its cost."""
-        cost = self.add(owner, model, usage, local=local)
-        self.flush()
-        return cost
-
     def add(self, owner: str, model: str, usage: Usage, *, local: bool = False) -> float:
         """Count a finished completion in memory until the next flush() and return its cost; no I/O.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,16 @@ class FakeRouter(Router):
 
     def resolve(self, model):
         return self.canonical(model), self.provider
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import create_engine, text
 
+from .conftest import wait_for
 from .servers import ProcessServer
 from .sse import events
 from .upstream import Behaviour, trickle
@@ -82,7 +82,7 @@ def test_sigkill_mid_stream_keeps_acknowledged_turns_and_half_stores_nothing(tmp
     try:
         for thread in threads:
             thread.start()
-        _wait_for(lambda: sum(len(c.acknowledged) for c in clients) >= 2 * WORKERS
+        wait_for(lambda: sum(len(c.acknowledged) for c in clients) >= 2 * WORKERS
                   and sum(c.mid_stream for c in clients) >= 2, timeout=30)
         failures = [c.failure for c in clients if c.failure]
     finally:
@@ -146,12 +146,3 @@ def _postgres_checks(connection) -> None:
     for oid in indexes:
         connection.execute(text(f'SELECT "{schema}".bt_index_check(:oid, true)'), {"oid": oid})
     connection.commit()
-
-
-def _wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()

@@ -14,7 +14,7 @@ import pytest
 
 from posterchat.api.app import create_app
 
-from .conftest import make_settings
+from .conftest import make_settings, wait_for
 from .servers import ThreadServer
 from .sse import events
 from .upstream import Behaviour, cut, hang, malformed, ok, reset, status, trickle
@@ -170,7 +170,7 @@ def test_exhausted_retries_give_the_right_status_and_a_friendly_message(server, 
         assert int(outcome.headers["retry-after"]) >= 1
     if fault == "hang":  # every attempt abandoned at the deadline, then the client let go of the upstream
         assert (MAX_RETRIES + 1) * TIMEOUT <= outcome.seconds < (MAX_RETRIES + 1) * TIMEOUT + 1.5
-        assert _wait_for(lambda: len(fake_upstream.disconnects) == MAX_RETRIES + 1)
+        assert wait_for(lambda: len(fake_upstream.disconnects) == MAX_RETRIES + 1)
     assert stored(server.url, conversation) == before
     assert_no_leak(outcome)
 
@@ -226,7 +226,7 @@ def test_a_stalled_upstream_holds_no_worker_and_the_next_request_succeeds(server
     stalled: list[Outcome] = []
     worker = threading.Thread(target=lambda: stalled.append(ask(server.url, "chat", "stall")))
     worker.start()
-    assert _wait_for(lambda: fake_upstream.calls == 1)
+    assert wait_for(lambda: fake_upstream.calls == 1)
     with ThreadPoolExecutor(4) as pool:
         during = list(pool.map(lambda i: ask(server.url, MODES[i], f"meanwhile {i}"), range(4)))
     worker.join(10)
@@ -235,7 +235,7 @@ def test_a_stalled_upstream_holds_no_worker_and_the_next_request_succeeds(server
     assert stalled[0].status == 504 and stalled[0].error["code"] == "upstream_timeout"
     stalls = [i for i, r in enumerate(fake_upstream.requests) if r.body["messages"][-1]["content"] == "stall"]
     assert len(stalls) == MAX_RETRIES + 1
-    assert _wait_for(lambda: {d.request for d in fake_upstream.disconnects} >= set(stalls))  # connections let go
+    assert wait_for(lambda: {d.request for d in fake_upstream.disconnects} >= set(stalls))  # connections let go
     after = ask(server.url, "chat", "after the stall")
     assert after.status == 200 and after.answer == "echo: after the stall"
 
@@ -269,12 +269,3 @@ def test_a_client_that_disconnects_closes_the_upstream_request(server, fake_upst
     assert fake_upstream.disconnected.wait(0.5), "the upstream request was still open 0.5 s after the client left"
     assert fake_upstream.disconnects[0].at - left < 0.5
     assert stored(server.url, conversation) == before
-
-
-def _wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()

@@ -15,7 +15,7 @@ from posterchat import idempotency
 from posterchat.api.app import create_app
 from posterchat.store.models import IdempotentRequest, Message, utcnow
 
-from .conftest import make_settings
+from .conftest import make_settings, wait_for
 from .owners import as_owner, with_test_owners
 from .sse import events
 from .upstream import hang, ok, status, trickle
@@ -100,7 +100,7 @@ def test_a_repeat_while_the_first_runs_waits_for_its_answer(server, app, fake_up
 
     worker = threading.Thread(target=first)
     worker.start()
-    assert _wait_for(lambda: fake_upstream.calls == 1)
+    assert wait_for(lambda: fake_upstream.calls == 1)
     repeat = stream_done(server.url, body, "same")[-1][1] if repeat_streams else post(server.url, body, "same").json()
     repeat_at = time.monotonic()
     worker.join(10)
@@ -114,7 +114,7 @@ def test_the_same_key_with_another_body_is_422(server, app, fake_upstream):
     fake_upstream.default = ok(delay=0.5)
     running = threading.Thread(target=post, args=(server.url, {"message": "Hi"}, "k"))
     running.start()
-    assert _wait_for(lambda: fake_upstream.calls == 1)
+    assert wait_for(lambda: fake_upstream.calls == 1)
     during = post(server.url, {"message": "Something else"}, "k")
     running.join(10)
     after = post(server.url, {"message": "Hi", "temperature": 0.1}, "k")
@@ -146,7 +146,7 @@ def test_a_repeat_waiting_on_a_first_that_fails_runs_the_turn_itself(tmp_path, f
     first = []
     worker = threading.Thread(target=lambda: first.append(post(server.url, {"message": "Hi"}, "k")))
     worker.start()
-    assert _wait_for(lambda: fake_upstream.calls == 1)
+    assert wait_for(lambda: fake_upstream.calls == 1)
     repeat = post(server.url, {"message": "Hi"}, "k")
     repeat_at = time.monotonic()
     worker.join(10)
@@ -162,7 +162,7 @@ def test_a_client_that_leaves_mid_stream_releases_the_key(server, app, fake_upst
         for number, _ in enumerate(events(response)):
             if number == 2:
                 break
-    assert _wait_for(lambda: count(app, IdempotentRequest) == 0)
+    assert wait_for(lambda: count(app, IdempotentRequest) == 0)
     again = post(server.url, {"message": "Hi"}, "k")
     assert again.status_code == 200 and again.json()["response"] == "echo: Hi" and count(app, Message) == 2
 
@@ -198,7 +198,7 @@ def test_a_running_request_keeps_its_claim_fresh(server, app, fake_upstream, mon
     fake_upstream.default = trickle("a slow answer that takes a while", interval=0.3)  # 2 s, far past 0.6 s
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, server.url, {"message": "Hi"}, "k")
-        assert _wait_for(lambda: fake_upstream.calls == 1)
+        assert wait_for(lambda: fake_upstream.calls == 1)
         repeat = pool.submit(post, server.url, {"message": "Hi"}, "k")
         assert first.result().json() == repeat.result().json()
     assert fake_upstream.calls == 1 and count(app, Message) == 2  # never taken over while running
@@ -244,12 +244,3 @@ def _age(app, by: timedelta) -> None:
         for key, stamp in connection.execute(select(IdempotentRequest.key, IdempotentRequest.created_at)).all():
             connection.execute(update(IdempotentRequest).where(IdempotentRequest.key == key)
                                .values(created_at=stamp - by))
-
-
-def _wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()

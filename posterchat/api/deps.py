@@ -11,8 +11,6 @@ from ..store import Store
 OPEN_OWNER = "public"
 
 # These are async though they only read: FastAPI runs a plain `def` dependency in a worker thread, a hop each.
-
-
 async def service(request: Request) -> ChatService:
     return request.app.state.service
 

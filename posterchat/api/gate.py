@@ -45,8 +45,7 @@ async def start(app: FastAPI, settings: Settings, store: Store, prices: PriceTab
     limiter = RateLimiter(settings)
     if settings.redis_url and limiter.enabled and not await limiter.check():
         log.warning("POSTERCHAT_REDIS_URL cannot be reached; rate limits are not enforced until it can")
-    app.state.guards = Guards(Authenticator(store.keys, require_keys=settings.require_keys,
-                                            inline_reads=getattr(store, "inline_reads", False)), limiter,
+    app.state.guards = Guards(Authenticator(store.keys, store.read, require_keys=settings.require_keys), limiter,
                               UsageMeter(store.usage, prices))
     app.state.usage_writer = UsageWriter(app.state.guards.meter)
 
@@ -149,8 +148,8 @@ async def account(request: Request, turn: Turn) -> None:
     found = guards(request)
     usage = turn.result().usage
     try:
-        cost = request.app.state.usage_writer.write(getattr(request.state, "owner", OPEN_OWNER), turn.model,
-                                                          usage, local=turn.provider.runs_in_process)
+        cost = request.app.state.usage_writer.write(getattr(request.state, "owner", OPEN_OWNER), turn.model, usage,
+                                                    local=turn.provider.runs_in_process)
         observability.record_tokens(turn.model, usage, cost)
     except Exception:  # the answer is already the caller's; losing one usage row must not fail it
         log.exception("could not record usage for %s", turn.model)

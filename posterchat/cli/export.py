@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime

@@ -123,7 +123,7 @@ class LlamaCppProvider(Provider):
                 self._change_pending(-1)
 
     def _generate(self, messages, params: GenerationParams, stop: threading.Event, emit,
-                  taken: threading.Event | None = None) -> None:
+                  taken: threading.Event) -> None:
         """Decode on this thread, handing chunks to `emit` until done or `stop` is set."""
         llama = self._load()
         parts: list[str] = []
@@ -143,7 +143,7 @@ class LlamaCppProvider(Provider):
                     self.tokens_generated += 1
                     parts.append(text)
                     emit(Chunk(text=text))
-                    if len(parts) == 1 and taken is not None:
+                    if len(parts) == 1:
                         taken.wait(FIRST_CHUNK_HANDOFF_SECONDS)
         finally:
             self.generating.clear()

@@ -45,7 +45,9 @@ class OpenAICompatProvider(Provider):
         self.api_key = api_key
         self.base_url = base_url
         self.context_windows = {**CONTEXT_WINDOWS, **(context_windows or {})}
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _client(self, model: str) -> openai.AsyncOpenAI:
         """The client for the running event loop; the SDK's own retries are off (posterchat retries once)."""

@@ -41,13 +41,15 @@ def _message(message: Message) -> dict[str, Any]:
     }
 
 
-_CONVERSATION = select(Conversation.owner, Conversation.poster).where(Conversation.id == bindparam("id"))
+# Read on every turn, through a plain connection selecting columns: at 600 messages an ORM session took six
+# times as long (bench/notes.md, long conversations).
+_CONVERSATION = select(Conversation.owner, Conversation.poster,
+                       select(func.count()).select_from(Message).where(Message.conversation_id == Conversation.id)
+                       .scalar_subquery().label("messages")).where(Conversation.id == bindparam("id"))
 _HISTORY = select(Message.role, Message.content).where(Message.conversation_id == bindparam("id")).order_by(Message.id)
 _TAIL = (select(Message.role, Message.content).where(Message.conversation_id == bindparam("id"))
          .order_by(Message.id.desc()).limit(bindparam("limit")))
-_WITH_COUNT = select(Conversation.owner, Conversation.poster,
-                     select(func.count()).select_from(Message).where(Message.conversation_id == Conversation.id)
-                     .scalar_subquery().label("messages")).where(Conversation.id == bindparam("id"))
+
 
 class ConversationStore:
     """Conversations and their messages, scoped to an owner: another owner's conversation is not found."""
@@ -62,27 +64,22 @@ class ConversationStore:
         return conversation
 
     def history(self, owner: str, conversation_id: str) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
-        """The messages as chat history, and the conversation's latest poster.
+        """The messages as chat history, and the conversation's latest poster."""
+        messages, poster, _ = self.tail(owner, conversation_id, None)
+        return messages, poster
 
-        Read on every turn, through a plain connection selecting columns: at 600 messages an ORM session took
-        six times as long (bench/notes.md, long conversations).
-        """
+    def tail(self, owner: str, conversation_id: str, limit: int | None
+             ) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
+        """The newest `limit` messages (all with None) in order, the latest poster, and how many there are in all."""
         with self.sessions.kw["bind"].connect() as connection:
             found = connection.execute(_CONVERSATION, {"id": conversation_id}).first()
             if found is None or found.owner != owner:
                 raise NotFound(f"conversation {conversation_id!r} was not found")
-            rows = connection.execute(_HISTORY, {"id": conversation_id}).all()
-        return [{"role": role, "content": content} for role, content in rows], found.poster
-
-    def tail(self, owner: str, conversation_id: str, limit: int
-             ) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
-        """The newest `limit` messages in order, the latest poster, and how many messages there are in all."""
-        with self.sessions.kw["bind"].connect() as connection:
-            found = connection.execute(_WITH_COUNT, {"id": conversation_id}).first()
-            if found is None or found.owner != owner:
-                raise NotFound(f"conversation {conversation_id!r} was not found")
-            rows = connection.execute(_TAIL, {"id": conversation_id, "limit": limit}).all()
-        return [{"role": role, "content": content} for role, content in reversed(rows)], found.poster, found.messages
+            if limit is None:
+                rows = connection.execute(_HISTORY, {"id": conversation_id}).all()
+            else:
+                rows = reversed(connection.execute(_TAIL, {"id": conversation_id, "limit": limit}).all())
+        return [{"role": role, "content": content} for role, content in rows], found.poster, found.messages
 
     def append_turn(
         self,

@@ -45,7 +45,8 @@ class PreferenceStore:
         """Replace the owner's preferences; two writers at once leave one of the two documents whole."""
         data = prefs.model_dump(mode="json", exclude_none=True)
         with self.sessions.begin() as session:
-            statement = dialect_insert(session.bind.dialect.name)(Preferences).values(owner=owner, data=data, updated_at=utcnow())
+            insert = dialect_insert(session.bind.dialect.name)
+            statement = insert(Preferences).values(owner=owner, data=data, updated_at=utcnow())
             session.execute(statement.on_conflict_do_update(
                 index_elements=[Preferences.owner],
                 set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
