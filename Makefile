@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test chat install install-test browser bench soak clean
+.PHONY: run test chat install install-test browser bench eval soak page clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,17 @@ bench: install-test $(LITELLM_VENV)/.installed
 	$(PIP) install -e '.[bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)  # e.g. make bench BENCH_ARGS='--quick' or '--only gateway'
 
+# Answer quality: the questions in bench/eval/questions.toml against the default model, with and without grounding;
+# writes bench/eval.md. e.g. make eval EVAL_ARGS='--no-ablation --limit 9' or EVAL_ARGS='--gguf /models/x.gguf'
+eval: install
+	$(BIN)/python -m bench.eval $(EVAL_ARGS)
+
 soak: install-test
 	$(BIN)/python -m bench.soak
+
+# chat_ui.html and static/sample-poster.js are generated: write them again after changing index.html or SAMPLE_POSTER.
+page: install
+	$(BIN)/python -m scripts.build_page
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) build *.egg-info

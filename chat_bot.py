@@ -7,7 +7,7 @@ editing them here works too, as the spec describes.
 import logging
 import sys
 
-from posterchat.chat import chat_with_model as _chat_with_model
+from posterchat.core.chat import chat_with_model as _chat_with_model
 from posterchat.cli import chat_bot_main, spec_defaults
 
 DEFAULT_CHAT_MODEL, system_msg = spec_defaults(as_script=__name__ == "__main__")

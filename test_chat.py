@@ -2,7 +2,7 @@
 
 import sys
 
-from posterchat.selftest import run
+from posterchat.web.selftest import run
 
 if __name__ == "__main__":
     sys.exit(0 if run() else 1)

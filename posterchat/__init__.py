@@ -1,6 +1,7 @@
 """posterchat: a chat-assistant backend for poster-design tools."""
 
-from .chat import ChatResult, ChatService, chat_with_model
+from .core.chat import ChatService, chat_with_model
+from .core.messages import ChatResult
 from .errors import PosterchatError
 
 __all__ = ["ChatResult", "ChatService", "PosterchatError", "chat_with_model"]

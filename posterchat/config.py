@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -47,6 +49,8 @@ class Settings(BaseSettings):
     embedded_context: int = Field(2048, ge=256, le=131072)
     embedded_threads: int | None = Field(None, ge=1, le=256)
     embedded_queue_size: int = Field(32, ge=0, le=10_000)
+    fallback_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Models tried in order when the chosen one fails before answering.")
 
     # Generation limits
     max_tokens: int = Field(512, ge=1, le=32_768, description="Answer length when a request names none.")
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
         None, description="TOML or JSON prices per model, USD per 1M tokens; default: the packaged prices.toml."
     )
 
+    # Grounding (core/grounding.py)
+    grounding: bool = Field(True, description="Measured facts, design knowledge and the answer guard; false turns "
+                                              "them off (the ablation in make eval).")
+
     # Poster checks
     viewing_distance_m: float = Field(3.0, gt=0, le=1000, description="Distance posters are read from, in metres.")
 
@@ -107,6 +115,14 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
+
+    @field_validator("fallback_models", mode="before")
+    @classmethod
+    def _model_list(cls, value):
+        """A JSON list, or ids separated by commas."""
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        return [str(model).strip() for model in value if str(model).strip()]
 
     @field_validator("redis_url")
     @classmethod

@@ -8,11 +8,18 @@ class PosterchatError(Exception):
 
     code = "error"
     status = 500
+    transient = False  # worth trying again (the retry policy, core/retry.py)
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(self, message: str, *, retry_after: float | None = None, param: str | None = None,
+                 transient: bool | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.param = param  # the request field at fault, for OpenAI-shaped errors
+        if transient is not None:
+            self.transient = transient
+        if status is not None:
+            self.status = status
 
 
 class ConfigError(PosterchatError):
@@ -73,6 +80,13 @@ class BudgetExceeded(RateLimited):
     code = "budget_exceeded"
 
 
+class Conflict(PosterchatError):
+    """The request conflicts with a change made meanwhile; nothing was changed."""
+
+    code = "conflict"
+    status = 409
+
+
 class IdempotencyKeyReused(PosterchatError):
     """An Idempotency-Key came back with a different request body."""
 
@@ -112,6 +126,7 @@ class UpstreamTimeout(UpstreamError):
 
     code = "upstream_timeout"
     status = 504
+    transient = True
 
 
 class StreamInterrupted(UpstreamError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import uuid
@@ -12,68 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from posterchat.chat import ChatService
 from posterchat.config import EMBEDDED_MODEL_ID, Settings, load_settings
+from posterchat.core.chat import ChatService
 from posterchat.providers import Router
-from posterchat.providers.base import Chunk, GenerationParams, Provider, Usage
 
-from .servers import ThreadServer
-from .upstream import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
+from .support.fakes import FakeProvider, FakeRouter
+from .support.servers import ThreadServer
+from .support.upstream import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 
 for name in list(os.environ):  # the tests decide every setting themselves
     if name.startswith("POSTERCHAT_") and not name.startswith("POSTERCHAT_TEST_") or name.startswith("OPENAI_"):
         del os.environ[name]
 
 FAST = {"temperature": 0, "max_tokens": 12}  # real-model requests: greedy and short
-
-
-class FakeProvider(Provider):
-    """Yields scripted chunks and records every request, for testing plumbing."""
-
-    name = "fake"
-
-    def __init__(self, chunks=("Hello", " from", " fake"), *, usage=Usage(11, 3), delay: float = 0.0,
-                 fail: Exception | None = None, context: int = 100_000):
-        self.chunks = list(chunks)
-        self.usage = usage
-        self.delay = delay
-        self.fail = fail
-        self.context = context
-        self.received: list[list[dict]] = []
-        self.params: list[GenerationParams] = []
-        self.cancelled = 0
-
-    async def stream(self, messages, params):
-        self.received.append(messages)
-        self.params.append(params)
-        try:
-            for text in self.chunks:
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                yield Chunk(text=text)
-            if self.fail:
-                raise self.fail
-            yield Chunk(usage=self.usage, finish_reason="stop")
-        except (asyncio.CancelledError, GeneratorExit):
-            self.cancelled += 1
-            raise
-
-    def count_tokens(self, text: str, model: str) -> int:
-        return len(text) // 4 + 1
-
-    def context_window(self, model: str) -> int:
-        return self.context
-
-
-class FakeRouter(Router):
-    """Routes every model id to one provider."""
-
-    def __init__(self, settings: Settings, provider: Provider):
-        super().__init__(settings)
-        self.provider = provider
-
-    def resolve(self, model):
-        return self.canonical(model), self.provider
 
 
 def wait_for(condition, timeout: float = 5.0) -> bool:
@@ -139,7 +89,7 @@ def serve():
 @pytest.fixture
 def fake_server(settings, fake_service, serve) -> ThreadServer:
     """A real server whose models are all the fake provider."""
-    from posterchat.api.app import create_app
+    from posterchat.web.app import create_app
 
     return serve(create_app(settings, service=fake_service))
 
@@ -147,7 +97,7 @@ def fake_server(settings, fake_service, serve) -> ThreadServer:
 @pytest.fixture
 def embedded_server(settings, embedded_service, serve) -> ThreadServer:
     """A real server on the real embedded model."""
-    from posterchat.api.app import create_app
+    from posterchat.web.app import create_app
 
     return serve(create_app(settings, service=embedded_service))
 

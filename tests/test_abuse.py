@@ -10,14 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from posterchat.api.app import create_app
-from posterchat.auth import create_key
+from posterchat.web.app import create_app
+from posterchat.core.keys import create_key
 from posterchat.store import open_store
 from posterchat.store.models import Base
 
 from .conftest import make_settings
-from .servers import ProcessServer, ThreadServer
-from .upstream import status
+from .support.servers import ProcessServer, ThreadServer
+from .support.upstream import status
 
 UPSTREAM_KEY = "sk-abuse-upstream-9d3f6a2b7c1e4058b6a1"
 MODEL = "ft:gpt-4o-mini-2024-07-18:x:y:z"
@@ -46,7 +46,7 @@ def guarded(tmp_path_factory, fake_upstream_server):
 
 def rows(app) -> dict[str, int]:
     """Rows in every table."""
-    with app.state.store.engine.connect() as connection:
+    with app.state.services.store.engine.connect() as connection:
         return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
 
@@ -74,11 +74,9 @@ CASES = {
     "null_content": ("POST", "/chat", history({"role": "user", "content": None}), JSON),
     "extra_history_field": ("POST", "/chat", history({"role": "user", "content": "x", "name": "admin"}), JSON),
     "v1_unknown_role": ("POST", "/v1/chat/completions",
-                        json.dumps({"messages": [{"role": "function", "content": "x"}]}).encode(), JSON),
+                        json.dumps({"messages": [{"role": "robot", "content": "x"}]}).encode(), JSON),
     "v1_numeric_content": ("POST", "/v1/chat/completions",
                            json.dumps({"messages": [{"role": "user", "content": 12}]}).encode(), JSON),
-    "v1_last_not_user": ("POST", "/v1/chat/completions",
-                         json.dumps({"messages": [{"role": "assistant", "content": "x"}]}).encode(), JSON),
     # size and shape
     "oversized": ("POST", "/chat", json.dumps({"message": "x" * 100_000}).encode(), JSON),
     "nested_arrays": ("POST", "/chat", NESTED, JSON),
@@ -172,7 +170,7 @@ def test_keys_and_hashes_never_reach_responses_or_logs(tmp_path, fake_upstream):
     assert '"level": "DEBUG"' in log and "/chat" in log  # the log was captured, at its most talkative
     for text in [log, *(a.text + json.dumps(dict(a.headers)) for a in answers)]:
         assert not [s for s in secrets if s in text]
-        assert "fake upstream answered" not in text
+        assert "sk-" not in text
 
 
 def _send_everything(url: str, auth: dict, key: str) -> list[httpx.Response]:

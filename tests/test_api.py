@@ -6,15 +6,16 @@ import time
 import httpx
 import pytest
 
-from posterchat.api.app import create_app
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.chat import ChatService
 from posterchat.config import EMBEDDED_MODEL_ID
 from posterchat.errors import StreamInterrupted
 from posterchat.providers import Router
 
-from .conftest import FAST, FakeProvider, FakeRouter, make_settings
-from .servers import ProcessServer
-from .sse import events
+from .conftest import FAST, make_settings
+from .support.fakes import FakeProvider, FakeRouter
+from .support.servers import ProcessServer
+from .support.sse import events
 
 SPEC_REQUEST = {
     "message": "Hello! I need help with my poster design.",
@@ -119,13 +120,14 @@ def test_streaming_sends_deltas_then_done(embedded_server):
 
 
 def test_failure_mid_stream_gives_error_event_and_stores_nothing(settings, serve):
-    provider = FakeProvider(["Half an ", "answer"], fail=StreamInterrupted("The answer broke off."))
+    provider = FakeProvider(["Half an ", "answer. ", "Then it"], fail=StreamInterrupted("The answer broke off."))
     server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, provider))))
     provider_ok = FakeProvider(["fine"])
     conversation = None
     with httpx.stream("POST", f"{server.url}/chat", json={"message": "Hi", "stream": True}) as response:
         received = list(events(response))
-    assert [name for name, _ in received] == ["delta", "delta", "error"]
+    assert [name for name, _ in received] == ["delta", "error"]  # whole sentences only: "Then it" never shows
+    assert received[0][1] == {"text": "Half an answer. "}
     assert received[-1][1]["error"] == {"code": "stream_interrupted", "message": "The answer broke off."}
     assert httpx.get(f"{server.url}/conversations").json()["data"] == []  # nothing stored
     assert provider_ok.received == [] and conversation is None
@@ -268,7 +270,7 @@ def test_regenerate_replaces_the_last_answer(settings, serve):
 @pytest.mark.parametrize("context", [100_000, 300], ids=["everything fits", "the window trims"])
 def test_include_history_false_answers_with_this_turn_and_the_model_sees_the_same(settings, serve, monkeypatch,
                                                                                   context):
-    monkeypatch.setattr("posterchat.exchange.TAIL_MESSAGES", 4)  # so that 26 messages take reads of 4, 8, 16, 32
+    monkeypatch.setattr("posterchat.core.conversations.TAIL_MESSAGES", 4)  # so that 26 messages take reads of 4, 8, 16, 32
     provider = FakeProvider(["an answer of some length"], context=context)
     server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, provider))))
     conversation = None

@@ -12,13 +12,13 @@ import time
 import httpx
 import pytest
 
-from posterchat.api.app import create_app
-from posterchat.auth import KEY_PREFIX, create_key, hash_key
+from posterchat.web.app import create_app
+from posterchat.core.keys import KEY_PREFIX, create_key, hash_key
 from posterchat.store import open_store
 from posterchat.store.cache import READ_CACHE_SECONDS
 
 from .conftest import make_settings, wait_for
-from .servers import ROOT, ProcessServer, free_port
+from .support.servers import ROOT, ProcessServer, free_port
 
 OPEN_PATHS = ["/health", "/", "/openapi.json", "/docs", "/static/app.js"]
 

@@ -80,9 +80,9 @@ def test_bad_history_file_gives_exit_2_and_one_line(tmp_path, content, fragment)
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--message", ""], "message must be a non-empty string"),
+        (["--message", ""], "message: String should have at least 1 character"),
         (["--message", "hi", "--temp", "hot"], "temperature must be a number"),
-        (["--message", "hi", "--temp", "3"], "temperature must be a number from 0 to 2"),
+        (["--message", "hi", "--temp", "3"], "temperature: Input should be less than or equal to 2"),
         ([], "--message"),
     ],
 )

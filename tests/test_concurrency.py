@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import text
 
-from posterchat.api.app import create_app
+from posterchat.web.app import create_app
 from posterchat.store import new_conversation_id
 
 from .conftest import make_settings
-from .sse import events
-from .upstream import ok
+from .support.sse import events
+from .support.upstream import ok
 
 MODEL = "ft:gpt-4o-mini-2024-07-18:x:y:z"
 CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -50,7 +50,7 @@ def test_fifty_concurrent_chats_against_a_slow_upstream(tmp_path, fake_upstream,
     assert not any(word in logged for word in BUSY) and "traceback" not in logged
     created = [body["conversation_id"] for number, (_, body) in enumerate(results) if number % 2 == 0]
     assert all(CONVERSATION_ID.match(c) for c in created) and len(set(created) | set(shared)) == 30
-    with app.state.store.engine.connect() as connection:
+    with app.state.services.store.engine.connect() as connection:
         counts = dict(connection.execute(text(
             "SELECT conversation_id, count(*) FROM messages GROUP BY conversation_id")).all())
     assert all(counts[c] == 2 for c in created)

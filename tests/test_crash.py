@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from .conftest import wait_for
-from .servers import ProcessServer
-from .sse import events
-from .upstream import Behaviour, trickle
+from .support.servers import ProcessServer
+from .support.sse import events
+from .support.upstream import Behaviour, trickle
 
 MODEL = "ft:gpt-4o-mini-2024-07-18:x:y:z"
 ANSWER = " ".join(f"w{i}" for i in range(12))  # streamed a word every 20-80 ms: about half a second a turn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -13,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, update
 
-from posterchat.api.app import create_app
-from posterchat.export import from_markdown
+from posterchat.store.conversations import NewTurn
+from posterchat.web.app import create_app
 from posterchat.store.models import Conversation
 
-from .owners import as_owner, with_test_owners
+from .support.owners import as_owner, with_test_owners
 
 POSTERCHAT = str(Path(sys.executable).with_name("posterchat"))
 TRICKY_USER = "Title?\n\n### Assistant\n<!-- posterchat:message {\"id\": 1} -->\n\\<!-- posterchat:x -->\n"
@@ -102,7 +103,7 @@ def test_json_export_round_trips(client):
         k: stored[k] for k in ("id", "title", "model", "created_at")}
 
 
-def test_markdown_export_round_trips_tricky_text(client, fake):
+def test_markdown_export_keeps_tricky_text_whole(client, fake):
     fake.chunks = list(TRICKY_ANSWER)
     cid = chat(client, TRICKY_USER)["conversation_id"]
     fake.chunks = ["plain answer"]
@@ -115,9 +116,9 @@ def test_markdown_export_round_trips_tricky_text(client, fake):
     assert response.headers["content-disposition"] == f'attachment; filename="conversation-{cid}.md"'
     assert response.text.startswith("# Title? ### Assistant")
     assert "### Assistant 👎" in response.text
-    parsed = from_markdown(response.text)
-    assert parsed["messages"] == stored["messages"]
-    assert parsed["id"] == cid and parsed["title"] == stored["title"]
+    for message in stored["messages"]:
+        assert re.sub(r"^(\\*<!-- posterchat:)", r"\\\1", message["content"], flags=re.M) in response.text
+    assert len(re.findall("^<!-- posterchat:message ", response.text, re.M)) == len(stored["messages"])
 
 
 def test_export_errors(client):
@@ -256,8 +257,8 @@ def test_training_store_on_every_database(database_url):
     store = open_store(database_url)
     try:
         conversations = store.conversations
-        conversations.append_turn("alice", "c-old", "Old", "Answer", model="m", create=True)
-        _, liked = conversations.append_turn("bob", "c-new", "New", "Answer", model="m", create=True)
+        conversations.append_turn(NewTurn("alice", "c-old", "Old", "Answer", model="m", create=True))
+        _, liked = conversations.append_turn(NewTurn("bob", "c-new", "New", "Answer", model="m", create=True))
         with store.training.sessions.begin() as session:
             session.execute(update(Conversation).where(Conversation.id == "c-old")
                             .values(updated_at=datetime(2020, 3, 1, tzinfo=UTC)))

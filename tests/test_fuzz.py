@@ -9,13 +9,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from posterchat.api.app import create_app
-from posterchat.auth import create_key
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.keys import create_key
+from posterchat.core.chat import ChatService
 from posterchat.store import open_store
 
-from .conftest import FakeProvider, FakeRouter, make_settings
-from .servers import ThreadServer
+from .conftest import make_settings
+from .support.fakes import FakeProvider, FakeRouter
+from .support.servers import ThreadServer
 
 EXAMPLES = 25
 OPEN = {"/health", "/metrics"}  # the only operations in the schema anyone may call (docs/security.md)

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from posterchat import idempotency
-from posterchat.api.app import create_app
+from posterchat.core import idempotency
+from posterchat.web.app import create_app
 from posterchat.store.models import IdempotentRequest, Message, utcnow
 
 from .conftest import make_settings, wait_for
-from .owners import as_owner, with_test_owners
-from .sse import events
-from .upstream import hang, ok, status, trickle
+from .support.owners import as_owner, with_test_owners
+from .support.sse import events
+from .support.upstream import hang, ok, status, trickle
 
 MODEL = "ft:gpt-4o-mini-2024-07-18:x:y:z"
 
@@ -51,7 +51,7 @@ def stream_done(url, body, key):
 
 
 def count(app, model) -> int:
-    with app.state.store.engine.connect() as connection:
+    with app.state.services.store.engine.connect() as connection:
         return connection.scalar(select(func.count()).select_from(model))
 
 
@@ -182,7 +182,7 @@ def test_answers_expire_after_the_ttl(tmp_path, fake_upstream, serve):
 def test_a_claim_left_by_a_dead_instance_is_taken_over(server, app, fake_upstream):
     body = {"message": "Hi"}
     fingerprint = idempotency.fingerprint(body)
-    with app.state.store.engine.begin() as connection:  # as if an instance died holding the key
+    with app.state.services.store.engine.begin() as connection:  # as if an instance died holding the key
         connection.execute(IdempotentRequest.__table__.insert().values(
             owner="public", key="orphan", fingerprint=fingerprint, response=None,
             created_at=utcnow() - timedelta(seconds=idempotency.STALE_SECONDS + 5)))
@@ -213,7 +213,7 @@ def test_heartbeats_racing_the_commit_never_lose_the_answer(tmp_path, fake_upstr
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(lambda i: post(server.url, {"message": f"m{i}"}, f"key-{i}"), range(20)))
     assert [a.status_code for a in answers] == [200] * 20
-    with app.state.store.engine.connect() as connection:
+    with app.state.services.store.engine.connect() as connection:
         pending = connection.scalar(select(func.count()).select_from(IdempotentRequest)
                                     .where(IdempotentRequest.response.is_(None)))
     assert pending == 0 and count(app, IdempotentRequest) == 20 and count(app, Message) == 40
@@ -240,7 +240,7 @@ def test_instances_sharing_a_database_answer_a_key_once(tmp_path, fake_upstream,
 
 def _age(app, by: timedelta) -> None:
     """Make every idempotency record look `by` older."""
-    with app.state.store.engine.begin() as connection:
+    with app.state.services.store.engine.begin() as connection:
         for key, stamp in connection.execute(select(IdempotentRequest.key, IdempotentRequest.created_at)).all():
             connection.execute(update(IdempotentRequest).where(IdempotentRequest.key == key)
                                .values(created_at=stamp - by))

@@ -7,10 +7,11 @@ import json
 import httpx
 import pytest
 
-from posterchat.api.app import create_app
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.chat import ChatService
 
-from .conftest import FakeProvider, FakeRouter, make_settings
+from .conftest import make_settings
+from .support.fakes import FakeProvider, FakeRouter
 
 LIMIT = 4096
 

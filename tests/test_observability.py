@@ -10,15 +10,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from posterchat import observability
-from posterchat.api.app import create_app
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.chat import ChatService
+from posterchat.core.logs import JsonFormatter
 from posterchat.errors import StreamInterrupted, UpstreamError
 from posterchat.providers import Usage
-from posterchat.retry import Retryable
 
-from .conftest import FakeProvider, FakeRouter, make_settings
-from .servers import ProcessServer
+from .conftest import make_settings
+from .support.fakes import FakeProvider, FakeRouter
+from .support.servers import ProcessServer
 
 SECRET_MESSAGE = "zebra-kumquat-4711 is my secret poster slogan"
 SECRET_KEY = "pc_not-a-real-key-but-never-log-me-8421"
@@ -81,7 +81,7 @@ def test_a_stream_is_timed_to_its_end(tmp_path, serve):
 
 
 def test_upstream_errors_and_retries_are_counted(tmp_path, serve):
-    flaky = FakeProvider([], fail=Retryable(UpstreamError("upstream said 503")))
+    flaky = FakeProvider([], fail=UpstreamError("upstream said 503", transient=True))
     _, server = serve_fake(serve, tmp_path, flaky, max_retries=2, retry_wait=0)
     assert httpx.post(f"{server.url}/chat", json={"message": "Hi"}).status_code == 502
     found = samples(server.url)
@@ -106,8 +106,8 @@ def test_tokens_and_cost_by_model(tmp_path, serve, fake):
 
     @app.post("/test-usage")
     async def record():  # what the usage meter does once an answer is done
-        observability.record_tokens("gpt-4o-mini", Usage(120, 30), 0.0125)
-        observability.record_tokens("gpt-4o-mini", {"prompt_tokens": 5, "completion_tokens": 1}, None)
+        app.state.services.metrics.record_tokens("gpt-4o-mini", Usage(120, 30), 0.0125)
+        app.state.services.metrics.record_tokens("gpt-4o-mini", Usage(5, 1), None)
         return {}
 
     server = serve(app)
@@ -116,7 +116,6 @@ def test_tokens_and_cost_by_model(tmp_path, serve, fake):
     assert value(found, "posterchat_tokens_total", model="gpt-4o-mini", kind="prompt") == 125
     assert value(found, "posterchat_tokens_total", model="gpt-4o-mini", kind="completion") == 31
     assert value(found, "posterchat_cost_usd_total", model="gpt-4o-mini") == pytest.approx(0.0125)
-    observability.record_tokens("outside-a-request", Usage(1, 1))  # no app to count it: ignored, no error
     assert value(samples(server.url), "posterchat_tokens_total", model="outside-a-request", kind="prompt") == 0
 
 
@@ -175,7 +174,7 @@ def log_lines():
     """JSON lines written by posterchat's loggers during the test."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(observability.JsonFormatter())
+    handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("posterchat")
     previous = logger.level
     logger.addHandler(handler)

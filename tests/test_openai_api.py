@@ -5,8 +5,9 @@ import openai
 import pytest
 
 from posterchat.config import EMBEDDED_MODEL_ID
+from posterchat.core.completions import completion_turn
 
-from .sse import events
+from .support.sse import events
 
 
 @pytest.fixture
@@ -48,24 +49,21 @@ def test_streaming_matches_non_streaming_at_temperature_zero(client):
     assert "".join(c.choices[0].delta.content or "" for c in streamed) == whole.choices[0].message.content
 
 
-def test_client_system_message_replaces_the_default(embedded_server, embedded_service):
+def test_client_system_message_replaces_the_default(embedded_service):
     body = {"model": "local", "messages": [{"role": "system", "content": "Answer in French."},
                                            {"role": "user", "content": "Hi"}]}
-    from posterchat.api.openai_api import _turn
-    from posterchat.api.openai_schemas import CompletionRequest
-
-    turn = _turn(CompletionRequest(**body), embedded_service)
-    assert turn.messages[0] == {"role": "system", "content": "Answer in French."}
-    default = _turn(CompletionRequest(model="local", messages=[{"role": "user", "content": "Hi"}]), embedded_service)
-    assert "poster design" in default.messages[0]["content"]
+    policy = embedded_service.policy()
+    turn, _ = completion_turn(embedded_service, body, None, policy)
+    assert turn.request["messages"][0]["content"].startswith("Answer in French.")
+    default, _ = completion_turn(embedded_service, {"model": "local", "messages": [{"role": "user", "content": "Hi"}]},
+                                 None, policy)
+    assert "poster design" in default.request["messages"][0]["content"]
 
 
 def test_errors_in_openai_shape(client, embedded_server):
-    with pytest.raises(openai.UnprocessableEntityError) as raised:
+    with pytest.raises(openai.BadRequestError) as raised:
         client.chat.completions.create(model="local", messages=[], max_tokens=5)
-    assert raised.value.body["code"] == "invalid_request"
-    with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model="local", messages=[{"role": "assistant", "content": "hi"}])
+    assert raised.value.body["code"] == "invalid_request" and raised.value.body["param"] == "messages"
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="gpt-unknown", messages=[{"role": "user", "content": "hi"}])
 

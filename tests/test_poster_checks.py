@@ -9,10 +9,12 @@ from coloraide import Color
 from pydantic import ValidationError
 
 from posterchat.poster import (
-    CHECK_ORDER, SAMPLE_POSTER, CheckOptions, Finding, Poster, apply_fixes, check_poster, summarize,
+    CHECK_ORDER, SAMPLE_POSTER, CheckOptions, Finding, Poster, check_poster, summarize,
 )
 from posterchat.poster.schema import CheckId
 from posterchat.poster.typography import min_font_size_pt
+
+from .support.posters import apply_fixes
 
 
 def text(eid, x, y, w, h, size=60, color="#111111", family="Inter", role=None, weight=400):
@@ -227,23 +229,6 @@ def test_applying_every_fix_resolves_what_was_found(poster):
     assert poster == before
     # Text raised to AA can still fall short of AAA: an info note without a fix.
     assert all((f.check, f.severity, f.fix) == ("contrast", "info", None) for f in check_poster(fixed))
-
-
-def test_fix_order_does_not_matter():
-    findings = check_poster(MESSY[1])
-    assert apply_fixes(MESSY[1], findings) == apply_fixes(MESSY[1], list(reversed(findings)))
-    dumped = [f.model_dump() for f in findings]
-    assert apply_fixes(MESSY[1], dumped) == apply_fixes(MESSY[1], findings)
-
-
-def test_invalid_patches_raise_value_error():
-    bad = Finding(check="contrast", severity="error", elements=["t"], measured=1, threshold=4.5, message="x",
-                  fix=[{"op": "replace", "path": "/elements/9/color", "value": "#000000"}])
-    with pytest.raises(ValueError, match="contrast fix for t cannot be applied"):
-        apply_fixes(SAMPLE_POSTER, [bad])
-    broken = bad.model_copy(update={"fix": [{"op": "replace", "path": "/elements/1/font_size", "value": -1}]})
-    with pytest.raises(ValueError, match="not valid"):
-        apply_fixes(SAMPLE_POSTER, [broken])
 
 
 def test_summary_is_short_and_most_severe_first():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from posterchat.api.app import create_app
+from posterchat.web.app import create_app
 from posterchat.config import EMBEDDED_MODEL_ID
 
-from .owners import as_owner, with_test_owners
+from .support.owners import as_owner, with_test_owners
 
 BRAND = {
-    "colours": [{"hex": "#E4572E", "name": "Signal red"}, {"hex": "#29335c"}],
+    "colours": [{"hex": "#e4572e", "name": "Signal red"}, {"hex": "#29335c"}],
     "fonts": ["Inter", "Playfair Display"],
 }
 FULL = {"default_model": "brand-model", "temperature": 0.3, "answer_length": "short", "tone": "playful",
@@ -128,13 +128,14 @@ def test_preferences_apply_to_stored_conversations_and_the_openai_endpoint(clien
     assert completion.status_code == 200, completion.text
     system = fake.received[-1][0]["content"]
     assert system.startswith("Client prompt.") and "Signal red (#E4572E)" in system
-    assert fake.params[-1].temperature == 0.7
+    assert "temperature" not in fake.requests[-1]  # passed through: the model server's own default applies
 
 
 def test_answer_length_stays_within_the_cap(tmp_path, serve, fake):
-    from posterchat.chat import ChatService
+    from posterchat.core.chat import ChatService
 
-    from .conftest import FakeRouter, make_settings
+    from .conftest import make_settings
+    from .support.fakes import FakeRouter
 
     settings = make_settings(tmp_path, max_tokens_cap=100)
     server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, fake))))
@@ -159,17 +160,18 @@ def test_brand_kit_reaches_the_embedded_model(embedded_server):
 
 
 def test_store_upserts_on_every_database(database_url):
-    from posterchat.preferences import Preferences
+    from posterchat.core import preferences
+    from posterchat.core.preferences import Preferences
     from posterchat.store import open_store
 
     store = open_store(database_url)
     try:
         assert store.preferences.get("alice") is None
-        store.preferences.put("alice", Preferences.model_validate(FULL))
-        store.preferences.put("alice", Preferences(tone="concise"))
-        store.preferences.put("bob", Preferences(temperature=1.5))
-        assert store.preferences.get("alice") == Preferences(tone="concise")
-        assert store.preferences.get("bob").temperature == 1.5
+        preferences.save(store, "alice", Preferences.model_validate(FULL))
+        preferences.save(store, "alice", Preferences(tone="concise"))
+        preferences.save(store, "bob", Preferences(temperature=1.5))
+        assert preferences.load(store, "alice") == Preferences(tone="concise")
+        assert preferences.load(store, "bob").temperature == 1.5
         store.preferences.delete("alice")
         assert store.preferences.get("alice") is None and store.preferences.get("bob") is not None
     finally:

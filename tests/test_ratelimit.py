@@ -10,12 +10,13 @@ import uuid
 import httpx
 import pytest
 
-from posterchat.api.app import create_app
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.chat import ChatService
 from posterchat.providers.base import Usage
 
-from .conftest import FakeProvider, FakeRouter, make_settings
-from .servers import ProcessServer
+from .conftest import make_settings
+from .support.fakes import FakeProvider, FakeRouter
+from .support.servers import ProcessServer
 from .test_auth import bearer, make_key
 
 LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
@@ -74,10 +75,10 @@ def test_tokens_per_minute_are_counted_after_each_answer(serve, tmp_path):
     assert len(provider.received) == 2  # the refused request never reached the model
 
 
-def test_failed_answers_use_no_tokens(serve, tmp_path):
+def test_answers_that_never_started_use_no_tokens(serve, tmp_path):
     from posterchat.errors import UpstreamError
 
-    provider = FakeProvider(usage=Usage(500, 500), fail=UpstreamError("the model server broke"))
+    provider = FakeProvider([], usage=Usage(500, 500), fail=UpstreamError("the model server broke"))
     url, _ = fake_server(serve, tmp_path, provider, rate_limit_rpm=0, rate_limit_tpm=150, max_retries=0)
     for _ in range(3):
         assert httpx.post(f"{url}/chat", json={"message": "hi"}).status_code == 502

@@ -8,10 +8,11 @@ import threading
 import time
 
 import httpx
+from httpx_sse import EventSource
 import openai
 import pytest
 
-from .upstream import (
+from .support.upstream import (
     FakeUpstream,
     cut,
     hang,
@@ -42,7 +43,7 @@ def sse_lines(upstream: FakeUpstream, **body) -> list[str]:
     payload = {"model": "m", "messages": HI, "stream": True, **body}
     with httpx.stream("POST", f"{upstream.base_url}/chat/completions", json=payload, timeout=5) as response:
         assert response.headers["content-type"] == "text/event-stream"
-        return [line.removeprefix("data: ") for line in response.iter_lines() if line]
+        return [sse.data for sse in EventSource(response).iter_sse()]
 
 
 def test_ok_non_stream_echoes_the_last_user_message(fake_upstream, client):

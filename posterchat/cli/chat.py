@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from .. import portal
-from ..chat import chat_with_model, default_service
+from ..core import portal
+from ..core.chat import chat_with_model, default_service
 from ..errors import PosterchatError
 from .common import Parser, read_history, read_json, write_atomically
 
@@ -46,7 +46,7 @@ def chat_bot_command(args: argparse.Namespace, chat=chat_with_model) -> int:
     print(result["response"])
     print_design_notes(result)
     if args.history:
-        write_atomically(args.history, json.dumps(result["conversation_history"], indent=2, ensure_ascii=False) + "\n")
+        write_atomically(args.history, [json.dumps(result["conversation_history"], indent=2, ensure_ascii=False), "\n"])
     return 0
 
 

@@ -8,10 +8,12 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..config import get_settings
+from ..core.logs import quiet_chatty_loggers
 from ..errors import ConfigError, InvalidInput, PosterchatError
 
 EXIT_USAGE = 2
@@ -35,9 +37,6 @@ class Parser(argparse.ArgumentParser):
 
 def setup_logging() -> None:
     """Log at the configured level, in the spec's format."""
-    from ..config import get_settings
-    from ..observability import quiet_chatty_loggers
-
     logging.basicConfig(level=get_settings().log_level, format="[%(levelname)s] %(message)s")
     quiet_chatty_loggers()
 
@@ -64,15 +63,24 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a crash leaves either the old file or the new one."""
+def write_atomically(path: Path, lines: Iterable[str]) -> int:
+    """Stream lines into a temporary file beside `path`, then rename it over `path`: a crash or an error leaves the
+    old file whole and no temporary file behind. Returns the number of lines."""
     path = path.resolve()
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
-
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            for line in lines:
+                file.write(line)
+                count += 1
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return count
 
 
 def run_cli(func: Callable[[], int]) -> int:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import export
 from ..config import get_settings
+from ..core import export
 from ..store import open_store
-from .common import CliError
+from .common import CliError, write_atomically
 
 
 def since(value: str) -> datetime:
@@ -39,30 +36,11 @@ def export_command(args: argparse.Namespace) -> int:
         if args.output is None:
             sys.stdout.writelines(lines)
             return 0
-        count = write_lines_atomically(args.output, lines)
+        count = write_atomically(args.output, lines)
     finally:
         store.close()
     print(f"wrote {count} examples to {args.output}", file=sys.stderr)
     return 0
-
-
-def write_lines_atomically(path: Path, lines: Iterable[str]) -> int:
-    """Stream lines into a temporary file beside `path`, then rename it over `path`; return the line count."""
-    path = path.resolve()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            for line in lines:
-                file.write(line)
-                count += 1
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return count
 
 
 def register(commands) -> None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from ..auth import create_key
+from ..core.keys import create_key
 from ..config import get_settings
 from ..errors import NotFound
 from ..store import Store, open_store

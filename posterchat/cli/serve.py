@@ -7,11 +7,11 @@ import os
 
 import uvicorn
 
-from .. import observability
-from ..auth import is_loopback
+from ..core.keys import is_loopback
+from ..core.logs import uvicorn_log_config
 from ..config import Settings, get_settings
 from ..store import open_store
-from ..usage import load_prices
+from ..core.usage import load_prices
 from .common import EXIT_USAGE, CliError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -25,9 +25,9 @@ def serve_command(args: argparse.Namespace) -> int:
     if not (is_loopback(args.host) or args.insecure):
         settings = _require_keys(args.host, settings)
     uvicorn.run(
-        "posterchat.api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        "posterchat.web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,
-        log_config=observability.uvicorn_log_config(settings.log_level),
+        log_config=uvicorn_log_config(settings.log_level),
     )
     return 0
 

@@ -1,11 +1,10 @@
 """Poster description schema and measured design checks with JSON Patch fixes."""
 
 from .checks import CHECK_ORDER, check_poster
-from .fixes import apply_fixes
 from .sample import SAMPLE_POSTER
 from .schema import CheckOptions, Finding, Poster
 from .summary import summarize
 
 __all__ = [
-    "CHECK_ORDER", "SAMPLE_POSTER", "CheckOptions", "Finding", "Poster", "apply_fixes", "check_poster", "summarize",
+    "CHECK_ORDER", "SAMPLE_POSTER", "CheckOptions", "Finding", "Poster", "check_poster", "summarize",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -12,15 +13,37 @@ MAX_COORD = 100_000.0
 MIN_SIZE = 0.001  # smaller sizes underflow to zero when multiplied (areas), and no real element is that small
 
 
+_HEX = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
+
+
 def _long_hex(value: str) -> str:
-    """'#ABC' as '#aabbcc', so equal colours compare equal (the pattern has checked the digits)."""
+    """'#ABC' as '#aabbcc', so equal colours compare equal."""
+    if not _HEX.fullmatch(value):
+        raise ValueError("must be a CSS hex colour such as #E4572E or #FFF")
     digits = value[1:].lower()
     return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
 
 
+# Names reach the model's prompt, so they are single-line and plain: letters, digits, spaces and a little punctuation.
+_PLAIN = re.compile(r"\w[\w .,&'()+/-]*")
+
+
+def _plain(value: str) -> str:
+    if not _PLAIN.fullmatch(value):
+        raise ValueError("must be a plain name: letters, digits, spaces and . , & ' ( ) + / -")
+    return value
+
+
+def plain_name(max_length: int) -> Any:
+    """A single-line name of letters, digits, spaces and a little punctuation, at most `max_length` long."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+                     AfterValidator(_plain)]
+
+
+FontFamily = plain_name(100)
 HexColor = Annotated[
     str,
-    StringConstraints(pattern=r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$"),
+    StringConstraints(strip_whitespace=True),
     AfterValidator(_long_hex),
     Field(description="Opaque CSS hex colour, '#rgb' or '#rrggbb'; kept as lowercase '#rrggbb'.", examples=["#1d3557"]),
 ]
@@ -54,7 +77,7 @@ class TextElement(_Element):
 
     type: Literal["text"] = Field(description="Element kind.")
     content: str = Field(max_length=5000, description="The text shown.")
-    font_family: str = Field(min_length=1, max_length=100, description="Font family name, e.g. 'Inter'.")
+    font_family: FontFamily = Field(description="Font family name, e.g. 'Inter'.")
     font_size: float = Field(gt=0, le=10_000, description="Font size in points (1/72 inch) as printed.")
     font_weight: int = Field(400, ge=100, le=900, description="CSS font weight, 100-900 (400 regular, 700 bold).")
     color: HexColor = Field("#000000", description="Text colour.")

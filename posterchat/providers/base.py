@@ -1,20 +1,29 @@
-"""The provider interface: messages in, a stream of text chunks out."""
+"""The provider interface: an OpenAI-shaped Chat Completions request in, OpenAI-shaped chunks out."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, computed_field
 
-@dataclass(frozen=True)
-class Usage:
-    """Token counts for one completion."""
+Request = dict[str, Any]  # a Chat Completions request body, as OpenAI documents it
+ChunkDict = dict[str, Any]  # one `chat.completion.chunk`, as OpenAI documents it
+
+
+class Usage(BaseModel):
+    """Token counts for one completion, in OpenAI's usage shape."""
+
+    model_config = ConfigDict(frozen=True)
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0, **data: Any):
+        super().__init__(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, **data)
+
+    @computed_field
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
@@ -22,39 +31,41 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
 
-
-@dataclass(frozen=True)
-class Chunk:
-    """A piece of the answer; the last one may carry usage, a finish reason or tool calls."""
-
-    text: str = ""
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    @classmethod
+    def read(cls, usage: dict[str, Any] | None) -> Usage | None:
+        """From OpenAI's usage object; None when there is none."""
+        if not usage:
+            return None
+        return cls(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
 
 
-@dataclass
-class GenerationParams:
-    """What to generate: sampling settings and limits for one call."""
+def first_choice(chunk: ChunkDict) -> dict[str, Any]:
+    """The chunk's first choice, or {} (the usage chunk has none)."""
+    choices = chunk.get("choices")
+    return choices[0] if choices else {}
 
-    model: str
-    temperature: float = 0.7
-    max_tokens: int = 512
-    timeout: float = 60.0
-    tools: list[dict[str, Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+def delta_text(chunk: ChunkDict) -> str:
+    """The answer text a chunk adds."""
+    return (first_choice(chunk).get("delta") or {}).get("content") or ""
 
 
 class Provider(ABC):
-    """Turns chat messages into a stream of Chunks."""
+    """Turns Chat Completions requests into streams of chunks; capabilities are class attributes."""
 
-    name: ClassVar[str] = "provider"
     supports_tools: ClassVar[bool] = False
     runs_in_process: ClassVar[bool] = False
+    # Request fields this provider cannot honour; a request that sets one is refused with a 400 naming it.
+    unsupported: ClassVar[frozenset[str]] = frozenset()
+    kind: ClassVar[str] = "provider"  # shown in /health and /v1/models
 
     @abstractmethod
-    def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> AsyncIterator[Chunk]:
-        """Yield the answer as it is generated; closing the iterator stops generation."""
+    def stream(self, request: Request, *, timeout: float) -> AsyncIterator[ChunkDict]:
+        """Yield the answer's chunks as generated, the last with `usage`; closing the iterator stops generation."""
+
+    @abstractmethod
+    async def complete(self, request: Request, *, timeout: float) -> dict[str, Any]:
+        """The whole `chat.completion`, not streamed."""
 
     @abstractmethod
     def count_tokens(self, text: str, model: str) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InvalidInput, Overloaded, UpstreamError
-from .base import Chunk, GenerationParams, Provider, Usage
+from .base import ChunkDict, Provider, Request, Usage, delta_text
 
 log = logging.getLogger("posterchat.embedded")
 
@@ -39,8 +39,8 @@ def smollm2_path() -> Path:
 class LlamaCppProvider(Provider):
     """One GGUF model, loaded lazily, generating one answer at a time on its own thread."""
 
-    name = "llama.cpp"
     runs_in_process = True
+    kind = "llama.cpp"
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int | None = None, queue_size: int = 32):
         self.model_path = Path(model_path)
@@ -90,7 +90,18 @@ class LlamaCppProvider(Provider):
         with self._pending_lock:
             self._pending += delta
 
-    async def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> AsyncIterator[Chunk]:
+    async def complete(self, request: Request, *, timeout: float) -> dict[str, Any]:
+        """Gathered from the stream: this engine's answers are the same either way."""
+        text, usage, finish = [], None, "stop"
+        async for chunk in self.stream(request, timeout=timeout):
+            text.append(delta_text(chunk))
+            usage = chunk.get("usage") or usage
+            finish = (chunk.get("choices") or [{}])[0].get("finish_reason") or finish
+        return {"id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": request.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(text)},
+                             "finish_reason": finish}], "usage": usage}
+
+    async def stream(self, request: Request, *, timeout: float) -> AsyncIterator[ChunkDict]:
         if self._pending > self.queue_size:
             raise Overloaded("The embedded model is busy; try again in a few seconds.", retry_after=5)
         loop = asyncio.get_running_loop()
@@ -102,7 +113,7 @@ class LlamaCppProvider(Provider):
 
         def work() -> None:
             try:
-                self._generate(messages, params, stop, emit, taken)
+                self._generate(request, stop, emit, taken)
             except Exception as exc:  # handed to the awaiting coroutine, translated there
                 emit(exc)
             finally:
@@ -122,40 +133,39 @@ class LlamaCppProvider(Provider):
             if future.cancel():
                 self._change_pending(-1)
 
-    def _generate(self, messages, params: GenerationParams, stop: threading.Event, emit,
-                  taken: threading.Event) -> None:
+    def _generate(self, request: Request, stop: threading.Event, emit, taken: threading.Event) -> None:
         """Decode on this thread, handing chunks to `emit` until done or `stop` is set."""
         llama = self._load()
+        messages = request["messages"]
         parts: list[str] = []
-        finish = None
+        last = None
         self.generating.set()
         try:
             for event in llama.create_chat_completion(
-                messages=messages, stream=True, temperature=params.temperature, max_tokens=params.max_tokens,
-                seed=params.extra.get("seed", 0),
+                messages=messages, stream=True, temperature=request.get("temperature", 0.7),
+                max_tokens=request.get("max_tokens"), seed=request.get("seed", 0),
             ):
                 if stop.is_set():
                     return
-                choice = event["choices"][0]
-                text = choice["delta"].get("content") or ""
-                finish = choice.get("finish_reason") or finish
-                if text:
+                last = event
+                event["model"] = request.get("model")
+                emit(event)
+                if text := delta_text(event):
                     self.tokens_generated += 1
                     parts.append(text)
-                    emit(Chunk(text=text))
                     if len(parts) == 1:
                         taken.wait(FIRST_CHUNK_HANDOFF_SECONDS)
         finally:
             self.generating.clear()
         usage = Usage(
-            prompt_tokens=self._prompt_tokens(llama, messages),
+            prompt_tokens=self._prompt_tokens(messages),
             completion_tokens=len(llama.tokenize("".join(parts).encode("utf-8"), add_bos=False, special=True)),
         )
-        emit(Chunk(usage=usage, finish_reason=finish or "stop"))
+        emit({**(last or {}), "choices": [], "usage": usage.model_dump()})
 
-    def _prompt_tokens(self, llama, messages) -> int:
+    def _prompt_tokens(self, messages) -> int:
         """Prompt tokens as llama.cpp's chat template renders them."""
-        return sum(self.count_tokens(m["content"], "") + 4 for m in messages) + 2
+        return sum(self.count_tokens(m.get("content") or "", "") + 4 for m in messages) + 2
 
     def close(self) -> None:
         """Stop taking work and free the model."""

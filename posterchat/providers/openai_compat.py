@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -25,21 +25,22 @@ from ..errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from ..retry import Retryable
-from .base import Chunk, GenerationParams, Provider, Usage
+from .base import ChunkDict, Provider, Request, first_choice
 
 log = logging.getLogger("posterchat.openai")
 
 CONTEXT_WINDOWS = {"gpt-4o": 128_000, "gpt-4.1": 1_000_000, "ft:gpt-4o": 128_000, "ft:gpt-4.1": 1_000_000, "o": 128_000}
 DEFAULT_CONTEXT = 8192
 CHARS_PER_TOKEN_ESTIMATE = 3  # deliberately low, so estimates overcount
+# Anything shaped like a credential in an upstream's message is masked before a client sees it.
+SECRET = re.compile(r"\b(sk|pc|rk|key)[-_][A-Za-z0-9_*.-]{4,}|Bearer\s+\S+", re.IGNORECASE)
 
 
 class OpenAICompatProvider(Provider):
-    """Chat completions from one OpenAI-compatible base_url."""
+    """Chat completions from one OpenAI-compatible base_url; requests pass through unchanged."""
 
-    name = "openai"
     supports_tools = True
+    kind = "openai"
 
     def __init__(self, *, api_key: str | None, base_url: str | None, context_windows: dict[str, int] | None = None):
         self.api_key = api_key
@@ -50,7 +51,7 @@ class OpenAICompatProvider(Provider):
         )
 
     def _client(self, model: str) -> openai.AsyncOpenAI:
-        """The client for the running event loop; the SDK's own retries are off (posterchat retries once)."""
+        """The client for the running event loop; the SDK's retries are off (core/retry.py is the one policy)."""
         if not self.api_key and not self.base_url:
             raise MissingAPIKey(
                 f"model {model!r} is served by OpenAI: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
@@ -75,28 +76,38 @@ class OpenAICompatProvider(Provider):
             return len(text) // CHARS_PER_TOKEN_ESTIMATE + 1
         return len(encoding.encode(text, disallowed_special=()))
 
-    async def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> AsyncIterator[Chunk]:
-        client = self._client(params.model)
-        request: dict[str, Any] = dict(
-            model=params.model, messages=messages, temperature=params.temperature, max_tokens=params.max_tokens,
-            stream=True, stream_options={"include_usage": True}, **params.extra,
-        )
-        if params.tools:
-            request["tools"] = params.tools
+    async def stream(self, request: Request, *, timeout: float) -> AsyncIterator[ChunkDict]:
+        model = request.get("model", "")
+        options = request.get("stream_options") or {}
+        body = {**request, "stream": True, "stream_options": {**options, "include_usage": True}}
         try:
             # The SDK's low-level call: the body is already JSON-ready and the events stay plain dicts, which skips
             # the per-call parameter transform and a response model per event (half a request's CPU; bench/notes.md).
-            response = await client.post("/chat/completions", body=request, cast_to=object, stream=True,
-                                         stream_cls=openai.AsyncStream[object], options={"timeout": params.timeout})
+            response = await self._client(model).post(
+                "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object],
+                options={"timeout": timeout})
+        except PosterchatError:
+            raise
         except Exception as exc:
-            raise _translate(exc, params.model) from None
+            raise _translate(exc, model) from None
         async with response:
             finished = False
-            async for chunk in _chunks(response, params.model):
-                finished = finished or chunk.finish_reason is not None
+            async for chunk in _events(response, model):
+                finished = finished or first_choice(chunk).get("finish_reason") is not None
                 yield chunk
         if not finished:
             raise StreamInterrupted("The model server stopped answering mid-way; the answer is incomplete.")
+
+    async def complete(self, request: Request, *, timeout: float) -> dict[str, Any]:
+        model = request.get("model", "")
+        body = {key: value for key, value in request.items() if key not in ("stream", "stream_options")}
+        try:
+            return await self._client(model).post("/chat/completions", body=body, cast_to=object,
+                                                   options={"timeout": timeout})
+        except PosterchatError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, model) from None
 
     async def aclose(self) -> None:
         for client in list(self._clients.values()):
@@ -104,51 +115,31 @@ class OpenAICompatProvider(Provider):
         self._clients.clear()
 
 
-async def _chunks(response, model: str) -> AsyncIterator[Chunk]:
-    """Turn SDK stream events into Chunks, gathering tool-call fragments into whole calls."""
-    calls: dict[int, dict[str, Any]] = {}
+async def _events(response, model: str) -> AsyncIterator[ChunkDict]:
+    """The stream's events as they came; a broken connection mid-answer is StreamInterrupted."""
     started = False
     try:
         async for event in response:
-            usage = event.get("usage")
-            usage = Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0) if usage else None
-            choice = event["choices"][0] if event.get("choices") else {}
-            delta = choice.get("delta") or {}
-            for call in delta.get("tool_calls") or []:
-                slot = calls.setdefault(call["index"], {"id": "", "type": "function",
-                                                        "function": {"name": "", "arguments": ""}})
-                slot["id"] = call.get("id") or slot["id"]
-                if function := call.get("function"):
-                    slot["function"]["name"] += function.get("name") or ""
-                    slot["function"]["arguments"] += function.get("arguments") or ""
-            finish = choice.get("finish_reason")
-            text = delta.get("content") or ""
-            if text or usage or finish:
-                started = started or bool(text)
-                yield Chunk(text=text, usage=usage, finish_reason=finish,
-                            tool_calls=[calls[i] for i in sorted(calls)] if finish and calls else None)
-    except PosterchatError:
-        raise
+            started = True
+            yield event
     except Exception as exc:
         error = _translate(exc, model)
-        if started and isinstance(error, Retryable):
+        if started and error.transient:
             raise StreamInterrupted("The connection to the model server broke mid-answer.") from None
         raise error from None
 
 
-def _translate(exc: Exception, model: str) -> Exception:
-    """Map SDK and transport exceptions onto posterchat errors, wrapping the transient ones in Retryable."""
+def _translate(exc: Exception, model: str) -> PosterchatError:
+    """Map SDK and transport exceptions onto posterchat errors; transient ones may be retried."""
     if isinstance(exc, openai.APITimeoutError) and _timed_out(exc):
-        return Retryable(UpstreamTimeout("The model server did not answer in time."))
+        return UpstreamTimeout("The model server did not answer in time.")
     if isinstance(exc, openai.APIConnectionError):
-        return Retryable(UpstreamError("Could not reach the model server."))
+        return UpstreamError("Could not reach the model server.", transient=True)
     if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        return _from_status(exc.status_code, body, exc.response.headers, model)
+        return _from_status(exc, model)
     if isinstance(exc, openai.APIError):  # an error event inside the stream
-        return UpstreamError("The model server reported an error mid-answer.")
-    if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError
-                  | AttributeError):
+        return UpstreamError(f"The model server reported an error mid-answer: {_said(exc.body, exc.message)}")
+    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError | openai.APIResponseValidationError):
         return UpstreamError("The model server sent an answer that could not be read.")
     log.error("unexpected upstream failure: %r", exc)
     return UpstreamError("The model server failed to answer.")
@@ -166,23 +157,36 @@ def _timed_out(exc: BaseException) -> bool:
     return False
 
 
-def _from_status(status: int, body: dict[str, Any], headers: Mapping[str, str], model: str) -> Exception:
-    """Map an HTTP error status from the upstream."""
+def _said(body: Any, fallback: str = "") -> str:
+    """The upstream's own error message, with anything like a credential masked."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return SECRET.sub("[redacted]", str(message or fallback))[:500]
+
+
+def _from_status(exc: openai.APIStatusError, model: str) -> PosterchatError:
+    """Map the SDK's error for an HTTP status onto ours, keeping the upstream's own message for the caller; the
+    SDK's classes say which statuses are worth another try (408, 409, 429 and 5xx)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
     error = body["error"] if isinstance(body.get("error"), dict) else body  # the SDK may have unwrapped it
-    code = error.get("code") or error.get("type")
-    retry_after = retry_after_seconds(headers)
-    if status == 429:
-        if code == "insufficient_quota":
-            return RateLimited("The model provider's quota is used up; check the plan and billing of the API key.")
+    said = _said(body) or f"HTTP {exc.status_code}"
+    retry_after = retry_after_seconds(exc.response.headers)
+    if isinstance(exc, openai.RateLimitError) and (error.get("code") or error.get("type")) == "insufficient_quota":
+        return RateLimited(f"The model provider's quota is used up; check the plan and billing of the API key. "
+                           f"({said})")
+    if isinstance(exc, openai.RateLimitError):
         wait = f" Try again in {retry_after:.0f} seconds." if retry_after else ""
-        return Retryable(RateLimited(f"The model provider is rate limiting requests.{wait}", retry_after=retry_after))
-    if status in (401, 403):
-        return UpstreamAuthError("The model server refused the API key; check OPENAI_API_KEY.")
-    if status == 404:
-        return ModelNotFound(f"Model {model!r} was not found on the model server; check the model id.")
-    if status in (408, 409) or status >= 500:
-        return Retryable(UpstreamError(f"The model server failed (HTTP {status}).", retry_after=retry_after))
-    return InvalidInput(f"The model server rejected the request (HTTP {status}).")
+        return RateLimited(f"The model provider is rate limiting requests.{wait}", retry_after=retry_after,
+                           transient=True)
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return UpstreamAuthError(f"The model server refused the API key; check OPENAI_API_KEY. ({said})")
+    if isinstance(exc, openai.NotFoundError):
+        return ModelNotFound(f"Model {model!r} was not found on the model server: {said}")
+    if isinstance(exc, openai.InternalServerError | openai.ConflictError) or exc.status_code == 408:
+        return UpstreamError(f"The model server failed (HTTP {exc.status_code}).", retry_after=retry_after,
+                             transient=True)
+    return InvalidInput(f"The model server rejected the request: {said}", param=error.get("param"),
+                        status=exc.status_code if 400 <= exc.status_code < 500 else 400)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

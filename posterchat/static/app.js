@@ -66,6 +66,8 @@
     message.body = el("div", role === "user" ? "message-body" : "message-body markdown");
     message.node.append(message.body);
     if (role === "assistant") {
+      message.grounding = el("div", "message-grounding");
+      message.node.append(message.grounding);
       const footer = el("div", "message-footer");
       message.status = el("span", "message-status");
       message.actions = el("div", "message-actions");
@@ -91,11 +93,44 @@
       return;
     }
     message.body.replaceChildren(markdown.render(message.content));
+    message.grounding.replaceChildren(...groundingNodes(message));
     message.node.dataset.state = message.state;
     if (message.id !== null) message.node.dataset.messageId = message.id;
     message.copy.hidden = !message.content;
     const status = message.state === "error" && !message.content ? "No answer" : STATUS_TEXT[message.state];
     message.status.textContent = [status, message.note].filter(Boolean).join(" · ");
+  }
+
+  // The facts posterchat measured for the question, as cards with their verdict, and the sources the answer used.
+  function groundingNodes(message) {
+    const nodes = [];
+    const facts = message.facts || [];
+    if (facts.length) {
+      const list = el("ul", "facts");
+      list.setAttribute("aria-label", "Measured facts");
+      for (const fact of facts) {
+        const item = el("li", "fact");
+        item.dataset.kind = fact.kind;
+        const passes = fact.values && fact.values.aa_normal;
+        if (passes !== undefined) item.dataset.verdict = passes ? "pass" : "fail";
+        item.append(el("span", "fact-label", "Measured"), el("p", "fact-statement", fact.statement));
+        list.append(item);
+      }
+      nodes.push(list);
+    }
+    const references = message.references || [];
+    if (references.length) {
+      const sources = el("p", "sources", "Sources: ");
+      references.forEach((ref, index) => {
+        const link = el("a", "", ref.source);
+        link.href = ref.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        sources.append(...(index ? [document.createTextNode(" · "), link] : [link]));
+      });
+      nodes.push(sources);
+    }
+    return nodes;
   }
 
   // Streamed tokens are painted at most once per frame.
@@ -200,6 +235,8 @@
         },
       });
       message.content = result.response;
+      message.facts = result.facts || [];
+      message.references = result.references || [];
       message.id = result.message_id ?? null;
       message.state = "done";
       message.note = result.truncated_turns > 0 ? `${result.truncated_turns} earlier turn${result.truncated_turns === 1 ? "" : "s"} left out to fit` : "";

@@ -1,4 +1,4 @@
-/* The sample poster (posterchat.poster.SAMPLE_POSTER); written by tests/test_poster_sample_file.py. */
+/* The sample poster (posterchat.poster.SAMPLE_POSTER); written by scripts/build_page.py. */
 (window.posterchat = window.posterchat || {}).samplePoster = {
   "width": 420,
   "height": 594,

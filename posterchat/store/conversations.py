@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from .models import Conversation, Message, utcnow
 
 TITLE_CHARS = 80
@@ -22,8 +23,33 @@ def new_conversation_id() -> str:
 
 
 def _iso(moment: datetime) -> str:
-    """ISO 8601 in UTC; SQLite hands timestamps back without their zone."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return moment.isoformat()
+
+
+@dataclass(frozen=True)
+class Tail:
+    """A stored conversation's newest messages, oldest first, and what a turn needs to know about the rest."""
+
+    messages: list[dict[str, str]]
+    poster: dict[str, Any] | None
+    total: int  # messages in all
+    last_id: int | None  # the newest message's id
+
+
+@dataclass(frozen=True)
+class NewTurn:
+    """A turn to store: the user's message and the answer, with what produced it."""
+
+    owner: str
+    conversation_id: str
+    user_text: str
+    answer: str
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    poster: dict[str, Any] | None = None
+    create: bool = False
+    replaces_after: int | None = None  # regenerate: the newest message id when it began; the last turn is replaced
 
 
 def _summary(conversation: Conversation, count: int) -> dict[str, Any]:
@@ -46,8 +72,9 @@ def _message(message: Message) -> dict[str, Any]:
 _CONVERSATION = select(Conversation.owner, Conversation.poster,
                        select(func.count()).select_from(Message).where(Message.conversation_id == Conversation.id)
                        .scalar_subquery().label("messages")).where(Conversation.id == bindparam("id"))
-_HISTORY = select(Message.role, Message.content).where(Message.conversation_id == bindparam("id")).order_by(Message.id)
-_TAIL = (select(Message.role, Message.content).where(Message.conversation_id == bindparam("id"))
+_HISTORY = (select(Message.role, Message.content, Message.id).where(Message.conversation_id == bindparam("id"))
+            .order_by(Message.id))
+_TAIL = (select(Message.role, Message.content, Message.id).where(Message.conversation_id == bindparam("id"))
          .order_by(Message.id.desc()).limit(bindparam("limit")))
 
 
@@ -63,14 +90,8 @@ class ConversationStore:
             raise NotFound(f"conversation {conversation_id!r} was not found")
         return conversation
 
-    def history(self, owner: str, conversation_id: str) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
-        """The messages as chat history, and the conversation's latest poster."""
-        messages, poster, _ = self.tail(owner, conversation_id, None)
-        return messages, poster
-
-    def tail(self, owner: str, conversation_id: str, limit: int | None
-             ) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
-        """The newest `limit` messages (all with None) in order, the latest poster, and how many there are in all."""
+    def tail(self, owner: str, conversation_id: str, limit: int | None = None) -> Tail:
+        """The newest `limit` messages (all with None) in order, with the latest poster and the count."""
         with self.sessions.kw["bind"].connect() as connection:
             found = connection.execute(_CONVERSATION, {"id": conversation_id}).first()
             if found is None or found.owner != owner:
@@ -78,53 +99,48 @@ class ConversationStore:
             if limit is None:
                 rows = connection.execute(_HISTORY, {"id": conversation_id}).all()
             else:
-                rows = reversed(connection.execute(_TAIL, {"id": conversation_id, "limit": limit}).all())
-        return [{"role": role, "content": content} for role, content in rows], found.poster, found.messages
+                rows = connection.execute(_TAIL, {"id": conversation_id, "limit": limit}).all()[::-1]
+        return Tail([{"role": role, "content": content} for role, content, _ in rows], found.poster, found.messages,
+                    rows[-1].id if rows else None)
 
-    def append_turn(
-        self,
-        owner: str,
-        conversation_id: str,
-        user_text: str,
-        answer: str,
-        *,
-        model: str,
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-        poster: dict[str, Any] | None = None,
-        create: bool = False,
-        replace_last_turn: bool = False,
-        also: Callable[[Session, int], None] | None = None,
-    ) -> tuple[int, int]:
+    def append_turn(self, turn: NewTurn, also: Callable[[Session, int], None] | None = None) -> tuple[int, int]:
         """Add a turn's two messages in one transaction (creating the conversation if asked); return their ids.
 
-        `also(session, answer_id)` runs last inside the same transaction, to store more with the turn or undo it.
+        A regenerate replaces the last turn only if nothing was added since it began (else Conflict, nothing
+        changed). `also(session, answer_id)` runs last inside the same transaction, to store more with the turn.
         """
         now = utcnow()
         with self.sessions.begin() as session:
-            if create:
-                session.add(Conversation(id=conversation_id, owner=owner, title=user_text[:TITLE_CHARS].strip(),
-                                         model=model, created_at=now, updated_at=now))
+            if turn.create:
+                session.add(Conversation(id=turn.conversation_id, owner=turn.owner, model=turn.model,
+                                         title=turn.user_text[:TITLE_CHARS].strip(), created_at=now, updated_at=now))
                 session.flush()
-            else:
-                self._get(session, owner, conversation_id)
-            if replace_last_turn:
-                self._drop_last_turn(session, conversation_id)
-            values = {"updated_at": now, "model": model}
-            if poster is not None:
-                values["poster"] = poster
-            session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
-            user = Message(conversation_id=conversation_id, role="user", content=user_text, created_at=now)
-            assistant = Message(conversation_id=conversation_id, role="assistant", content=answer, model=model,
-                                prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, created_at=now)
+            values = {"updated_at": now, "model": turn.model}
+            if turn.poster is not None:
+                values["poster"] = turn.poster
+            # The update comes first: it takes the conversation's write lock (row lock on PostgreSQL, the database's
+            # on SQLite), so the checks below see every turn committed before this one.
+            changed = session.execute(update(Conversation).where(Conversation.id == turn.conversation_id,
+                                                                 Conversation.owner == turn.owner).values(**values))
+            if changed.rowcount != 1:
+                raise NotFound(f"conversation {turn.conversation_id!r} was not found")
+            if turn.replaces_after is not None:
+                self._drop_last_turn(session, turn.conversation_id, turn.replaces_after)
+            user = Message(conversation_id=turn.conversation_id, role="user", content=turn.user_text, created_at=now)
+            assistant = Message(conversation_id=turn.conversation_id, role="assistant", content=turn.answer,
+                                model=turn.model, prompt_tokens=turn.prompt_tokens,
+                                completion_tokens=turn.completion_tokens, created_at=now)
             session.add_all([user, assistant])
             session.flush()
             if also is not None:
                 also(session, assistant.id)
             return user.id, assistant.id
 
-    def _drop_last_turn(self, session: Session, conversation_id: str) -> None:
-        """Delete the last user message and everything after it."""
+    def _drop_last_turn(self, session: Session, conversation_id: str, newest: int) -> None:
+        """Delete the last user message and everything after it, if `newest` is still the newest message."""
+        now_newest = session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
+        if now_newest != newest:
+            raise Conflict("the conversation changed while the answer was regenerated; nothing was replaced")
         last_user = session.scalar(
             select(func.max(Message.id)).where(Message.conversation_id == conversation_id, Message.role == "user")
         )

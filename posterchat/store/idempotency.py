@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, null, select, update
@@ -15,16 +15,12 @@ from .models import IdempotentRequest
 
 @dataclass(frozen=True)
 class IdempotencyRow:
-    """A record as read: `stamp` is the stored created_at, exactly as the database returns it."""
+    """A record as read: `stamp` is the stored created_at, exactly as the database returns it (in UTC)."""
 
     fingerprint: str
     response: dict[str, Any] | None
     stamp: datetime
 
-    @property
-    def at(self) -> datetime:
-        """created_at in UTC; SQLite hands timestamps back without their zone."""
-        return self.stamp if self.stamp.tzinfo else self.stamp.replace(tzinfo=UTC)
 
 
 class IdempotencyStore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,13 +29,8 @@ class KeyRecord:
         return self.revoked_at is not None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without their zone; they are UTC."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _record(row: ApiKey) -> KeyRecord:
-    return KeyRecord(row.id, row.name, row.prefix, row.monthly_budget, _aware(row.created_at), _aware(row.revoked_at))
+    return KeyRecord(row.id, row.name, row.prefix, row.monthly_budget, row.created_at, row.revoked_at)
 
 
 _KEYS = ApiKey.__table__.c

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..preferences import Preferences as PreferencesBody
 from .cache import ReadCache
 from .db import dialect_insert
 from .models import Preferences, utcnow
-
-log = logging.getLogger("posterchat.store")
-
 
 _GET = select(Preferences.__table__.c.data).where(Preferences.__table__.c.owner == bindparam("owner"))
 
@@ -26,24 +21,16 @@ class PreferenceStore:
         self.sessions = sessions
         self._saved = ReadCache()
 
-    def get(self, owner: str) -> PreferencesBody | None:
-        """The owner's preferences, or None when none are saved; read on every chat, so cached for a second."""
+    def get(self, owner: str) -> dict[str, Any] | None:
+        """The owner's preferences document, or None when none is saved; read on every chat, so cached a second."""
         return self._saved.get(owner, lambda: self._get(owner))
 
-    def _get(self, owner: str) -> PreferencesBody | None:
+    def _get(self, owner: str) -> dict[str, Any] | None:
         with self.sessions.kw["bind"].connect() as connection:  # a plain connection, for speed
-            data = connection.execute(_GET, {"owner": owner}).scalar()
-        if data is None:
-            return None
-        try:
-            return PreferencesBody.model_validate(data)
-        except ValidationError:  # saved under older, looser rules: behave as if unset rather than fail every chat
-            log.warning("ignoring stored preferences that no longer validate", extra={"owner": owner})
-            return None
+            return connection.execute(_GET, {"owner": owner}).scalar()
 
-    def put(self, owner: str, prefs: PreferencesBody) -> None:
+    def put(self, owner: str, data: dict[str, Any]) -> None:
         """Replace the owner's preferences; two writers at once leave one of the two documents whole."""
-        data = prefs.model_dump(mode="json", exclude_none=True)
         with self.sessions.begin() as session:
             insert = dialect_insert(session.bind.dialect.name)
             statement = insert(Preferences).values(owner=owner, data=data, updated_at=utcnow())

@@ -33,12 +33,6 @@ class UsageStore:
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
 
-    def add(self, owner: str, model: str, day: date, prompt_tokens: int, completion_tokens: int, cost: float,
-            *, requests: int = 1) -> None:
-        """Add completions (one by default) to their row, creating it the first time (an upsert, safe under concurrency)."""
-        self.add_many([{"owner": owner, "model": model, "day": day, "requests": requests,
-                        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "cost": cost}])
-
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Add several rows' counts in one transaction: all of them are stored, or none."""
         if not rows:

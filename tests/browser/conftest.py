@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from posterchat.api.app import create_app
-from posterchat.chat import ChatService
+from posterchat.web.app import create_app
+from posterchat.core.chat import ChatService
 from posterchat.errors import PosterchatError
 
-from ..conftest import FakeProvider, FakeRouter, make_settings
-from ..servers import ROOT, ThreadServer
+from ..conftest import make_settings
+from ..support.fakes import FakeProvider, FakeRouter
+from ..support.servers import ROOT, ThreadServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -279,10 +280,10 @@ class Scripted(FakeProvider):
         self.answers = [list(a) for a in answers]
         self.calls = 0
 
-    async def stream(self, messages, params):
+    async def stream(self, request, *, timeout):
         self.chunks = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
-        async for chunk in super().stream(messages, params):
+        async for chunk in super().stream(request, timeout=timeout):
             yield chunk
 
 
@@ -294,11 +295,11 @@ class Failing(FakeProvider):
         self.error = error
         self.failing = True
 
-    async def stream(self, messages, params):
+    async def stream(self, request, *, timeout):
         if self.failing:
-            self.received.append(messages)
+            self.requests.append(request)
             raise self.error
-        async for chunk in super().stream(messages, params):
+        async for chunk in super().stream(request, timeout=timeout):
             yield chunk
 
 

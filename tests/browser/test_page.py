@@ -265,6 +265,18 @@ def test_untrusted_answer_shows_as_text_and_markdown_renders_as_elements(chat, s
         chat.wait_answer("done")
 
 
+def test_measured_facts_show_as_cards_with_their_verdict_and_sources(chat, start_server):
+    server = start_server(Scripted(["It is close to the line."]))
+    chat.open(server.url)
+    answer_text = chat.chat("Is #777777 text on a white background readable?")
+    answer = chat.last_answer
+    assert answer_text.startswith("Measured: #777777 on white (#ffffff) has a contrast ratio of 4.48:1")
+    card = answer.locator(".fact[data-kind='contrast']")
+    assert card.get_attribute("data-verdict") == "fail"
+    assert "4.48:1" in card.locator(".fact-statement").inner_text()
+    assert answer.locator(".sources a").first.get_attribute("href").startswith("https://")
+
+
 def test_page_requests_nothing_but_its_server(chat, start_server):
     """Loading, chatting, listing, reopening and exporting reach the page's own server and nothing else."""
     server = start_server(Scripted(["Visit [our site](https://example.com) or https://fonts.example.org/x"]))

@@ -214,7 +214,8 @@ def test_load_poster_json_accepts_a_poster_file_and_explains_a_bad_one(chat, sta
     assert chat.page.evaluate(FINDINGS_JS) == as_listed(server_findings(server, poster))
 
     chat.page.set_input_files("#poster-file", str(bad))
-    chat.page.wait_for_function("() => document.querySelector('#poster-status').textContent.includes('broken.json')")
+    chat.page.wait_for_function(
+        "() => document.querySelector('#poster-status').textContent.includes(\"Couldn't load broken.json\")")
     assert "poster.height: Field required" in chat.page.inner_text("#poster-status")
     assert chat.page.locator("text[data-element-id=headline]").count() == 1
 

@@ -1,0 +1,336 @@
+"""`python -m bench.engines [--quick]`: the embedded engine (xllamacpp) against llama-cpp-python, in one run.
+
+Three ways to run the same GGUF with the same threads and context per chat: posterchat's EmbeddedProvider
+(xllamacpp, in-process), llama-cpp-python in-process (one chat at a time, as the provider it replaces ran it) and
+llama-cpp-python's own server over HTTP. Each in-process engine lives in a worker process of its own, so memory and
+threads are its own; measurements rotate between the three every repetition, so load from elsewhere hits all alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import embedded, load, peers, report
+
+N_CTX = 2048  # per chat
+MAX_TOKENS = 200
+PARALLEL = (1, 2, 4, 8)
+TOKENS_BEFORE_STOP = 5
+PROMPTS = [embedded.PROMPT, "Write a long story about a designer who makes a festival poster.",
+           "Explain, step by step and at length, how to choose fonts for a poster.",
+           "Write a detailed essay on colour theory for poster design.",
+           "List twenty poster ideas for a science fair, with a sentence on each.",
+           "Tell me the history of poster art, decade by decade.",
+           "Explain grid layouts for posters in detail, with examples.",
+           "Describe how to print a large poster at home, covering paper, ink and settings."]
+WAYS = ("xllamacpp in-process", "llama-cpp-python in-process", "llama-cpp-python server")
+RESULTS_MD = peers.ROOT / "bench" / "results" / "engines.md"
+
+
+def body(prompt: str, max_tokens: int = MAX_TOKENS) -> dict:
+    return {"model": "local", "messages": [{"role": "system", "content": embedded.SYSTEM},
+                                           {"role": "user", "content": prompt}],
+            "temperature": 0, "seed": 0, "max_tokens": max_tokens}
+
+
+def _rate(tokens: list[float], since: float) -> float:
+    return len(tokens) / (tokens[-1] - since) if tokens else float("nan")
+
+
+# Worker side: one engine in this process, measured on request (a JSON line in, a RESULT line out).
+
+
+class Xllamacpp:
+    """posterchat's EmbeddedProvider, driven from an event loop as the server drives it."""
+
+    def __init__(self, threads: int, slots: int):
+        from posterchat.providers.embedded import EmbeddedProvider
+
+        self.provider = EmbeddedProvider(Path(peers.gguf_path()), n_ctx=N_CTX, threads=threads, parallel=slots)
+
+    async def _one(self, prompt: str) -> load.Stream:
+        result = load.Stream(sent=time.perf_counter())
+        async for chunk in self.provider.stream(body(prompt), timeout=120):
+            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                result.tokens.append(time.perf_counter())
+        return result
+
+    def streams(self, n: int) -> list[load.Stream]:
+        async def all_at_once():
+            return await asyncio.gather(*(self._one(PROMPTS[i % len(PROMPTS)]) for i in range(n)))
+        return asyncio.run(all_at_once())
+
+    def stop(self) -> dict:
+        """Close the stream after a few tokens; the engine has stopped once its decode counter stays put."""
+        async def trial() -> float:
+            chunks = self.provider.stream(body(PROMPTS[2], 1000), timeout=120)
+            seen = 0
+            async for chunk in chunks:
+                seen += bool(chunk["choices"] and chunk["choices"][0]["delta"].get("content"))
+                if seen >= TOKENS_BEFORE_STOP:
+                    break
+            await chunks.aclose()
+            return time.perf_counter()
+        closed = asyncio.run(trial())
+        return _settle(lambda: self.provider.metrics()["n_decode_total"], closed)
+
+
+class LlamaCppPython:
+    """llama-cpp-python's Llama, one chat at a time (it is not thread-safe), as posterchat's old provider ran it."""
+
+    def __init__(self, threads: int, slots: int):
+        from llama_cpp import Llama
+
+        self.llama = Llama(model_path=peers.gguf_path(), n_ctx=N_CTX, n_threads=threads, verbose=False)
+        self.lock = threading.Lock()
+
+    def _one(self, prompt: str, out: list, max_tokens: int = MAX_TOKENS, stop: threading.Event | None = None,
+             started: threading.Event | None = None) -> None:
+        result = load.Stream(sent=time.perf_counter())
+        with self.lock:
+            for event in self.llama.create_chat_completion(**body(prompt, max_tokens), stream=True):
+                if event["choices"][0]["delta"].get("content"):
+                    result.tokens.append(time.perf_counter())
+                if started is not None and len(result.tokens) >= TOKENS_BEFORE_STOP:
+                    started.set()
+                if stop is not None and stop.is_set():
+                    break
+        out.append(result)
+
+    def streams(self, n: int) -> list[load.Stream]:
+        out: list[load.Stream] = []
+        threads = [threading.Thread(target=self._one, args=(PROMPTS[i % len(PROMPTS)], out)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return out
+
+    def stop(self) -> dict:
+        """Decoding runs on a thread that checks a stop flag after every token, as the old provider's did."""
+        out: list[load.Stream] = []
+        stop, started = threading.Event(), threading.Event()
+        thread = threading.Thread(target=self._one, args=(PROMPTS[2], out, 1000, stop, started))
+        thread.start()
+        started.wait()
+        closed = time.perf_counter()
+        stop.set()
+        thread.join()
+        return {"ms": (time.perf_counter() - closed) * 1000,
+                "tokens_after": sum(t > closed for t in out[0].tokens)}
+
+
+def _settle(counter, closed: float, quiet: float = 0.1) -> dict:
+    """Poll `counter` until it has not moved for `quiet` s: when it last moved, relative to `closed`, in ms."""
+    value = start_value = counter()
+    moved = closed
+    while time.perf_counter() - moved < quiet:
+        time.sleep(0.001)
+        if (now := counter()) != value:
+            value, moved = now, time.perf_counter()
+    return {"ms": max(0.0, moved - closed) * 1000, "tokens_after": value - start_value}
+
+
+def worker(way: str, threads: int, slots: int) -> None:
+    """Serve measurements for one engine over stdin/stdout."""
+    engine = (Xllamacpp if way == WAYS[0] else LlamaCppPython)(threads, slots)
+    for line in sys.stdin:
+        ask = json.loads(line)
+        if ask["op"] == "streams":
+            answer = [vars(stream) for stream in engine.streams(ask["n"])]
+        elif ask["op"] == "stop":
+            answer = engine.stop()
+        else:
+            answer = {"rss_mb": int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]) / 1024}
+        print("RESULT " + json.dumps(answer), flush=True)
+
+
+# Parent side: the workers, llama-cpp-python's server, the interleaved run and the table.
+
+
+class Worker:
+    """An engine in a child process of its own."""
+
+    def __init__(self, way: str, threads: int, slots: int):
+        peers.OUT.mkdir(parents=True, exist_ok=True)
+        self.log = open(peers.OUT / f"engines-{way.split()[0]}.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.engines", "--worker", way, "--threads", str(threads), "--slots", str(slots)],
+            cwd=peers.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+
+    def ask(self, op: str, **args):
+        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.process.stdin.flush()
+        while line := self.process.stdout.readline():
+            if line.startswith("RESULT "):
+                return json.loads(line[7:])
+        raise RuntimeError(f"engine worker exited with {self.process.wait()}; see {self.log.name}")
+
+    def streams(self, n: int) -> list[load.Stream]:
+        return [load.Stream(**stream) for stream in self.ask("streams", n=n)]
+
+    def stop(self) -> dict:
+        return self.ask("stop")
+
+    def rss_mb(self) -> float:
+        return self.ask("rss")["rss_mb"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(30)
+        self.log.close()
+
+
+class Server:
+    """llama-cpp-python's own server, streaming over HTTP (`--interrupt_requests False`: else a second chat
+    cancels the first)."""
+
+    def __init__(self, threads: int):
+        self.peer = peers.llama_server(N_CTX, threads)
+        self.peer.argv += ["--interrupt_requests", "False"]
+        self.peer.start()
+
+    def streams(self, n: int) -> list[load.Stream]:
+        async def all_at_once():
+            return await asyncio.gather(*(embedded._stream_http(self.peer.port, "/v1/chat/completions",
+                                                                {**body(PROMPTS[i % len(PROMPTS)]), "stream": True},
+                                                                {}) for i in range(n)))
+        return asyncio.run(all_at_once())
+
+    def stop(self) -> dict:
+        """Hang up after a few tokens; the server has stopped once its CPU time (all threads) stays put."""
+        raw = load.request_bytes("/v1/chat/completions", {**body(PROMPTS[2], 1000), "stream": True}, self.peer.port)
+        asyncio.run(load.stream_once(self.peer.port, raw, b'"content": "', b"[DONE]", stop_after=TOKENS_BEFORE_STOP))
+        return {**_settle(lambda: _cpu_ns(self.peer.process.pid), time.perf_counter()), "tokens_after": None}
+
+    def rss_mb(self) -> float:
+        return self.peer.rss() / 2**20
+
+    def close(self) -> None:
+        self.peer.stop()
+
+
+def _cpu_ns(pid: int) -> int:
+    """CPU time of every thread of `pid`, in ns (schedstat: finer than the 10 ms of cpu_times)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def measure(engines: dict, reps: int, trials: int, log=print) -> dict:
+    """Every measurement rotating through the engines; one warm-up chat each first."""
+    runs = {name: {"single": [], "parallel": {n: [] for n in PARALLEL}, "stop": []} for name in engines}
+    names = list(engines)
+    for engine in engines.values():
+        engine.streams(1)
+    for rep in range(reps):
+        order = names[rep % len(names):] + names[:rep % len(names)]
+        for name in order:
+            stream = engines[name].streams(1)[0]
+            runs[name]["single"].append(embedded.describe(stream))
+            log(f"  rep {rep + 1} {name:28s} one chat: {runs[name]['single'][-1]['tokens_per_s']:6.1f} tok/s, "
+                f"TTFT {runs[name]['single'][-1]['ttft_ms']:6.1f} ms")
+        for n in PARALLEL:
+            for name in order:
+                streams = engines[name].streams(n)
+                started = min(s.sent for s in streams)
+                rate = _rate(sorted(t for s in streams for t in s.tokens), started)
+                runs[name]["parallel"][n].append(rate)
+                log(f"  rep {rep + 1} {name:28s} {n} chats: {rate:6.1f} tok/s in all")
+    for trial in range(trials):
+        for name in names:
+            runs[name]["stop"].append(engines[name].stop())
+            log(f"  stop {trial + 1} {name:28s}: {runs[name]['stop'][-1]['ms']:6.1f} ms")
+    return runs
+
+
+def summarize(runs: dict, rss: dict) -> dict:
+    out = {}
+    for name, r in runs.items():
+        out[name] = {"tokens_per_s": load.summary([x["tokens_per_s"] for x in r["single"]]),
+                     "ttft_ms": load.summary([x["ttft_ms"] for x in r["single"]]),
+                     "parallel": {n: load.summary(v) for n, v in r["parallel"].items()},
+                     "stop_ms": load.summary([x["ms"] for x in r["stop"]]), "rss_mb": rss[name]}
+    return out
+
+
+def targets(s: dict) -> list[tuple[str, str, bool]]:
+    new, old, server = (s[name] for name in WAYS)
+    med = lambda summary: summary["median"]  # noqa: E731
+    scale = med(new["parallel"][4]) / med(new["parallel"][1])
+    ratio = med(new["tokens_per_s"]) / med(old["tokens_per_s"])
+    behind = med(new["ttft_ms"]) - med(server["ttft_ms"])
+    return [("4 parallel chats ≥ 1.5× the tokens/s of one chat", f"{scale:.2f}×", scale >= 1.5),
+            ("one chat ≥ 0.95× llama-cpp-python's tokens/s (in-process)", f"{ratio:.2f}×", ratio >= 0.95),
+            ("time to first token ≤ 3 ms behind llama-cpp-python's server", f"{behind:+.1f} ms", behind <= 3),
+            ("stop within 100 ms", f"max {new['stop_ms']['max']:.1f} ms", new["stop_ms"]["max"] <= 100)]
+
+
+def table(s: dict, meta: dict) -> str:
+    """The markdown report."""
+    head = " | ".join(f"{n} chat{'s' if n > 1 else ''}" for n in PARALLEL)
+    lines = [f"# Embedded engines ({meta['started']})", "",
+             f"`python -m bench.engines {meta['argv']}`: {meta['machine']['nproc']} cores ({meta['machine']['cpu']}), "
+             f"load average before {meta['load_before'][0]:.2f}, after {meta['load_after'][0]:.2f}; "
+             f"{meta['threads']} threads, {N_CTX} tokens of context per chat, {meta['slots']} slots (xllamacpp), "
+             f"temperature 0, up to {MAX_TOKENS} tokens per answer; medians (min–max) of {meta['reps']} "
+             f"repetitions, stop: {meta['trials']} trials. {meta['versions']}.", "",
+             f"| engine | one chat: tok/s | TTFT ms | {head} (tok/s in all) | 4 vs 1 | RSS MB | stop ms |",
+             "| --- | --- | --- | " + "--- | " * len(PARALLEL) + "--- | --- | --- |"]
+    for name, r in s.items():
+        scale = r["parallel"][4]["median"] / r["parallel"][1]["median"]
+        cells = " | ".join(report.spread(r["parallel"][n]) for n in PARALLEL)
+        lines.append(f"| {name} | {report.spread(r['tokens_per_s'])} | {report.spread(r['ttft_ms'])} | {cells} | "
+                     f"{scale:.2f}× | {report.fmt(r['rss_mb'], 0)} | {report.spread(r['stop_ms'])} |")
+    lines += ["", "| target (xllamacpp) | measured | |", "| --- | --- | --- |"]
+    lines += [f"| {t} | {m} | {report.verdict(ok)} |" for t, m, ok in targets(s)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition, two stop trials (~3 min)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 3; quick 1)")
+    parser.add_argument("--threads", type=int, default=peers.cores())
+    parser.add_argument("--slots", type=int, default=4, help="xllamacpp's parallel slots")
+    parser.add_argument("--worker", choices=WAYS[:2], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.threads, args.slots)
+        return 0
+    reps, trials = args.reps or (1 if args.quick else 3), 2 if args.quick else 5
+    meta = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "argv": " ".join(argv or sys.argv[1:]),
+            "load_before": os.getloadavg(), "machine": report.machine(), "threads": args.threads,
+            "slots": args.slots, "reps": reps, "trials": trials,
+            "versions": ", ".join(f"{p} {peers.version(p)}" for p in ("xllamacpp", "llama-cpp-python"))}
+    engines = {WAYS[0]: Worker(WAYS[0], args.threads, args.slots), WAYS[1]: Worker(WAYS[1], args.threads, args.slots),
+               WAYS[2]: Server(args.threads)}
+    try:
+        runs = measure(engines, reps, trials, log=lambda line: print(line, flush=True))
+        rss = {name: engine.rss_mb() for name, engine in engines.items()}
+    finally:
+        for engine in engines.values():
+            engine.close()
+    meta["load_after"] = os.getloadavg()
+    text = table(summarize(runs, rss), meta)
+    RESULTS_MD.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_MD.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

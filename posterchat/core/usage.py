@@ -1,0 +1,258 @@
+"""Usage and cost: prices per model, each completion's tokens, totals, and monthly budgets per key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import tomllib
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import BudgetExceeded, ConfigError
+from ..providers import Usage
+from ..store.keys import KeyRecord
+from ..store.usage import UsageStore
+
+log = logging.getLogger("posterchat.usage")
+
+USAGE_FLUSH_SECONDS = 0.5  # how long usage may stay counted in memory before it is stored
+
+DEFAULT_PRICES = Path(__file__).parent.parent / "prices.toml"
+PER_TOKENS = 1_000_000
+COST_DIGITS = 8
+
+
+class Price(BaseModel):
+    """US dollars per 1M tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
+class PriceFile(BaseModel):
+    """A prices file: `models` maps a model id, or an id prefix, to its price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: dict[str, Price]
+
+
+class PriceTable:
+    """Looks up a model's price by its exact id, else by the longest matching prefix."""
+
+    def __init__(self, prices: dict[str, Price]):
+        self.prices = prices
+        self._warned: set[str] = set()
+        self.find = lru_cache(maxsize=1024)(self._find)  # on every answer; a prices file holds dozens of prefixes
+
+    def _find(self, model: str) -> Price | None:
+        """The price for `model`, or None when nothing matches."""
+        if model in self.prices:
+            return self.prices[model]
+        prefixes = [name for name in self.prices if model.startswith(name)]
+        return self.prices[max(prefixes, key=len)] if prefixes else None
+
+    def cost(self, model: str, usage: Usage, *, local: bool = False) -> float:
+        """What `usage` of `model` costs in USD; unpriced models cost nothing (and are reported once)."""
+        price = self.find(model)
+        if price is None:
+            if not local and model not in self._warned:
+                self._warned.add(model)
+                log.warning("no price for model %r; its usage is recorded at no cost (see POSTERCHAT_PRICES_FILE)",
+                            model)
+            return 0.0
+        return (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / PER_TOKENS
+
+
+def load_prices(path: Path | None = None) -> PriceTable:
+    """Read a TOML or JSON prices file (the packaged one by default); a bad file is a ConfigError naming it."""
+    path = path or DEFAULT_PRICES
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode())
+        return PriceTable(PriceFile.model_validate(data).models)
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    except (ValueError, UnicodeDecodeError) as exc:  # JSON, TOML and validation errors are all ValueErrors
+        problem = _first_problem(exc)
+    raise ConfigError(f"setting POSTERCHAT_PRICES_FILE: {path} cannot be used: {problem}")
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    return str(exc)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+class UsageTotals(BaseModel):
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float = Field(description="US dollars, from the prices file at the time of each request.")
+
+
+class UsageDay(UsageTotals):
+    day: date = Field(description="UTC day.")
+    model: str
+
+
+class UsageModel(UsageTotals):
+    model: str
+
+
+class Budget(BaseModel):
+    monthly_usd: float
+    spent_usd: float = Field(description="Spent this calendar month (UTC).")
+    resets_on: date
+
+
+class UsageReport(BaseModel):
+    since: date | None
+    data: list[UsageDay] = Field(description="One entry per day and model, oldest first.")
+    models: list[UsageModel] = Field(description="Totals per model.")
+    total: UsageTotals
+    budget: Budget | None = Field(description="The API key's monthly budget, when it has one.")
+
+
+class UsageMeter:
+    """Records what each owner's completions used and cost, and enforces keys' monthly budgets."""
+
+    def __init__(self, usage: UsageStore, prices: PriceTable):
+        self.usage = usage
+        self.prices = prices
+        # (owner, model, day) -> [requests, prompt tokens, completion tokens, cost], counted until the next flush()
+        self._pending: dict[tuple[str, str, date], list] = {}
+        self._lock = threading.Lock()
+
+    def add(self, owner: str, model: str, usage: Usage, *, local: bool = False) -> float:
+        """Count a finished completion in memory until the next flush() and return its cost; no I/O.
+
+        The server writes in batches (UsageWriter) and flushes before every read of usage or budgets.
+        """
+        cost = self.prices.cost(model, usage, local=local)
+        with self._lock:
+            row = self._pending.setdefault((owner, model, _today()), [0, 0, 0, 0.0])
+            row[0] += 1
+            row[1] += usage.prompt_tokens
+            row[2] += usage.completion_tokens
+            row[3] += cost
+        return cost
+
+    def flush(self) -> None:
+        """Write what add() counted to the database; on failure it stays counted for the next flush."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        try:
+            self.usage.add_many([
+                {"owner": owner, "model": model, "day": day, "requests": requests, "prompt_tokens": prompt,
+                 "completion_tokens": completion, "cost": cost}
+                for (owner, model, day), (requests, prompt, completion, cost) in pending.items()
+            ])
+        except BaseException:
+            with self._lock:
+                for key, row in pending.items():
+                    into = self._pending.setdefault(key, [0, 0, 0, 0.0])
+                    for index, value in enumerate(row):
+                        into[index] += value
+            raise
+
+    def check_budget(self, key: KeyRecord) -> None:
+        """Refuse with BudgetExceeded when the key has spent its budget this month (UTC)."""
+        if key.monthly_budget is None:
+            return
+        self.flush()
+        today = _today()
+        if self.usage.cost_since(key.id, month_start(today)) < key.monthly_budget:
+            return
+        resets = next_month(today)
+        wait = (datetime.combine(resets, time(), UTC) - datetime.now(UTC)).total_seconds()
+        raise BudgetExceeded(f"monthly budget of ${key.monthly_budget:.2f} for key {key.name!r} is used up; "
+                             f"it resets on {resets.isoformat()}", retry_after=wait)
+
+    def summary(self, owner: str, since: date | None = None, key: KeyRecord | None = None) -> UsageReport:
+        """The owner's usage by day and model, by model, in total, and the key's budget if it has one."""
+        self.flush()
+        rows = self.usage.rows(owner, since)
+        by_model: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            _add(by_model.setdefault(row["model"], {"model": row["model"]}), row)
+        budget = None
+        if key is not None and key.monthly_budget is not None:
+            today = _today()
+            spent = self.usage.cost_since(owner, month_start(today))
+            budget = Budget(monthly_usd=key.monthly_budget, spent_usd=round(spent, COST_DIGITS),
+                            resets_on=next_month(today))
+        return UsageReport(
+            since=since, data=[UsageDay(day=row["day"], model=row["model"], **_totals(row)) for row in rows],
+            models=[UsageModel(model=name, **_totals(entry)) for name, entry in sorted(by_model.items())],
+            total=UsageTotals(**_totals(_add({}, *rows))), budget=budget)
+
+
+def _add(into: dict[str, Any], *rows: dict[str, Any]) -> dict[str, Any]:
+    for row in rows:
+        for name in ("requests", "prompt_tokens", "completion_tokens", "cost"):
+            into[name] = into.get(name, 0) + row[name]
+    return into
+
+
+def _totals(row: dict[str, Any]) -> dict[str, Any]:
+    prompt, completion = row.get("prompt_tokens", 0), row.get("completion_tokens", 0)
+    return {"requests": row.get("requests", 0), "prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion, "cost_usd": round(row.get("cost", 0.0), COST_DIGITS)}
+
+
+class UsageWriter:
+    """Write-behind: usage is counted in memory at once and stored in one transaction per interval.
+
+    Answers never wait on the database for their usage row; under load the database sees one upsert per owner,
+    model and day per interval. Reads of usage and budgets flush first, and so does shutdown; a crash loses at most
+    one interval's counts (docs/reliability.md).
+    """
+
+    def __init__(self, meter: UsageMeter, interval: float = USAGE_FLUSH_SECONDS):
+        self.meter = meter
+        self.interval = interval
+        self._task: asyncio.Task | None = None
+
+    def write(self, owner: str, model: str, usage, *, local: bool) -> float:
+        """Count the usage, have it stored within the interval, and return its cost."""
+        cost = self.meter.add(owner, model, usage, local=local)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_later())
+        return cost
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.interval)
+        try:
+            await to_thread.run_sync(self.meter.flush)
+        except Exception:  # the counts stay in memory for the next flush
+            log.exception("could not store usage; retrying with the next answer")
+
+    async def close(self) -> None:
+        """Store what is still counted (from the lifespan, before the store closes)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        await to_thread.run_sync(self.meter.flush)

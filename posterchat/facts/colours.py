@@ -1,0 +1,247 @@
+"""Contrast facts: colours written in the question, paired as text on background, measured as poster/colour.py does.
+
+coloraide is imported only once two colours that could form a pair have been found, as in poster/colour.py, so
+questions without colours never load it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from typing import Any
+
+from .model import Fact, Found, first_distinct
+from .scan import SENTENCE_END, fmt
+
+# CSS named colours, as coloraide knows them (without 'transparent'): copied so that recognising colour words does not
+# import coloraide (~5 MB); tests/test_facts.py checks the copy against coloraide.css.color_names.
+CSS_NAMES = frozenset("""
+aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue blueviolet brown burlywood
+cadetblue chartreuse chocolate coral cornflowerblue cornsilk crimson cyan darkblue darkcyan darkgoldenrod darkgray
+darkgreen darkgrey darkkhaki darkmagenta darkolivegreen darkorange darkorchid darkred darksalmon darkseagreen
+darkslateblue darkslategray darkslategrey darkturquoise darkviolet deeppink deepskyblue dimgray dimgrey dodgerblue
+firebrick floralwhite forestgreen fuchsia gainsboro ghostwhite gold goldenrod gray green greenyellow grey honeydew
+hotpink indianred indigo ivory khaki lavender lavenderblush lawngreen lemonchiffon lightblue lightcoral lightcyan
+lightgoldenrodyellow lightgray lightgreen lightgrey lightpink lightsalmon lightseagreen lightskyblue lightslategray
+lightslategrey lightsteelblue lightyellow lime limegreen linen magenta maroon mediumaquamarine mediumblue mediumorchid
+mediumpurple mediumseagreen mediumslateblue mediumspringgreen mediumturquoise mediumvioletred midnightblue mintcream
+mistyrose moccasin navajowhite navy oldlace olive olivedrab orange orangered orchid palegoldenrod palegreen
+paleturquoise palevioletred papayawhip peachpuff peru pink plum powderblue purple rebeccapurple red rosybrown royalblue
+saddlebrown salmon sandybrown seagreen seashell sienna silver skyblue slateblue slategray slategrey snow springgreen
+steelblue tan teal thistle tomato turquoise violet wheat white whitesmoke yellow yellowgreen
+""".split())
+_NAME_PREFIXES = frozenset(name[:k] for name in CSS_NAMES for k in range(1, len(name) + 1))
+# Names that are as often ordinary words ("tan", "Peru", "gold medal"): they count only with a role word of their own
+# ("gold text") or joined to the other colour by "on", "against" and the like.
+AMBIGUOUS = frozenset(
+    "aqua azure bisque chocolate coral cornsilk gold honeydew indigo ivory lavender lime linen moccasin olive orange "
+    "orchid peru plum salmon seashell silver snow tan thistle tomato violet wheat".split()
+)
+# WCAG 2.x minimum ratios (normal text, large text) per level; the same as poster/colour.py's _Reading.levels.
+# Large text is 18 pt, or 14 pt bold (WCAG 2.x, "large scale").
+LEVELS = {"AA": (4.5, 3.0), "AAA": (7.0, 4.5)}
+_THRESHOLDS = (3.0, 4.5, 7.0)
+
+# Digits-only short hex codes are often numbers ("#123", "#2024"), except greys like #000 and #777.
+_NUMBER_LIKE = re.compile(r"#(?!(\d)\1\1$)\d{3,4}")
+_HEX = re.compile(r"(?<![&\w])#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{3,4})(?!\w)", re.I)
+_FUNCTION = re.compile(r"(?<!\w)(?:rgba?|hsla?)\([^()\n]{1,80}\)", re.I)
+_WORD = re.compile(r"[A-Za-z]+")
+# Words after a colour that make it something else: "white space", "black box", "white balance".
+_STOP_AFTER = re.compile(
+    r"[ \t]+(?:space|spaces|spacing|house|holes?|hats?|friday|belts?|labels?|lists?|noise|wines?|flags?|collars?|"
+    r"chips?|sheep|market|pepper|mirror|balance|points?|levels?|magic|knights?|christmas|tape|zone)\b", re.I)
+_IDIOM = re.compile(r"black\s*(?:and|&|n|'n')\s*white", re.I)
+_TEXT_WORDS = (r"text|type|fonts?|copy|letters|lettering|headlines?|headings?|titles?|words|body|captions?|labels?|"
+               r"foreground|fg|ink")
+_BG_WORDS = r"backgrounds?|bg|backdrop|page|paper|fill|panel|box|banner|canvas|card|poster|wall|stock"
+_ROLE_AFTER = re.compile(rf"\s*-?\s*(?:colou?r(?:ed)?\s+)?(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))\b", re.I)
+_ROLE_BEFORE = re.compile(
+    rf"\b(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))(?:[\s-]+colou?r)?\s*(?:(?:of|is|=|:|in|as|to)\s*)?"
+    r"(?:(?:a|an|the)\s+)?$", re.I)
+_STRONG_LINK = re.compile(r"\b(?:on|onto|against|over|atop|behind|under|beneath|underneath|vs|versus)\b", re.I)
+# A list joins two colours only with nothing else between them but role words: "red and green", "white text, navy".
+_WEAK_GAP = re.compile(
+    rf"\s*(?:(?:{_TEXT_WORDS}|{_BG_WORDS})\s*)?(?:,|/|&|and|with|, and)\s*(?:(?:a|an|the)\s+)?", re.I)
+_NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)")
+_LINK_WORD = re.compile(r"on|onto|against|over|atop|behind|under|beneath|underneath|vs|versus|and|with|or", re.I)
+_BEHIND = re.compile(r"\b(?:behind|under|beneath|underneath)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """A colour written in the question."""
+
+    start: int
+    end: int
+    text: str
+    named: bool
+    ambiguous: bool = False  # may well not be a colour: "tan", or "#123" (an issue number?)
+    role: str | None = None
+    written: str = ""  # a name as the designer wrote it ("dark slate grey")
+    colour: Any = None  # coloraide Color, once parsed
+
+
+def _names(text: str) -> list[_Mention]:
+    """CSS colour names as whole words; 'dark slate grey' and 'blue-violet' count as one name (the longest)."""
+    words = list(_WORD.finditer(text))
+    found, i = [], 0
+    while i < len(words):
+        joined, j, last = words[i].group().lower(), i, None
+        while joined in _NAME_PREFIXES:
+            last = j if joined in CSS_NAMES else last
+            if j - i == 2 or j + 1 == len(words) or text[words[j].end():words[j + 1].start()] not in (" ", "-"):
+                break
+            j += 1
+            joined += words[j].group().lower()
+        if last is None:
+            i += 1
+            continue
+        name = "".join(w.group() for w in words[i:last + 1]).lower()
+        start, end = words[i].start(), words[last].end()
+        found.append(_Mention(start, end, name, True, name in AMBIGUOUS, written=text[start:end].lower()))
+        i = last + 1
+    return [m for m in found if _is_colour_word(text, m)]
+
+
+def _is_colour_word(text: str, m: _Mention) -> bool:
+    """Whether a name is used as a colour: not 'off-white', 'white space', or 'black and white' (the idiom)."""
+    if text[m.start - 1:m.start] == "-" or text[m.end:m.end + 1] == "-" or _STOP_AFTER.match(text, m.end):
+        return False
+    ends_idiom = any(i.end() == m.end for i in _IDIOM.finditer(text, max(0, m.start - 12), m.end))
+    return not (_IDIOM.match(text, m.start) or ends_idiom)
+
+
+def _role(text: str, m: _Mention) -> str | None:
+    """'text' or 'bg' when a word right after or before the colour says what it colours."""
+    hit = _ROLE_AFTER.match(text, m.end) or _ROLE_BEFORE.search(text[max(0, m.start - 40):m.start])
+    return None if hit is None else "text" if hit.group("text") else "bg"
+
+
+def _mentions(text: str) -> list[_Mention]:
+    """Every colour in order of appearance, with the role its words give it; overlaps are dropped."""
+    syntax = [_Mention(h.start(), h.end(), h.group(), False, bool(_NUMBER_LIKE.fullmatch(h.group())))
+              for r in (_HEX, _FUNCTION) for h in r.finditer(text)]
+    ordered, end = [], -1
+    for m in sorted(syntax + _names(text), key=lambda m: m.start):
+        if m.start >= end:
+            ordered.append(replace(m, role=_role(text, m)))
+            end = m.end
+    # Two names with only a space between ("navy blue", "blue green") are one colour with no CSS name: drop both.
+    loose = {i for i, (a, b) in enumerate(pairwise(ordered)) if a.named and b.named
+             and not text[a.end:b.start].strip()}
+    return [m for i, m in enumerate(ordered) if i not in loose and i - 1 not in loose]
+
+
+def _link(text: str, a: _Mention, b: _Mention) -> str | None:
+    """How two neighbouring colours pair up: 'strong' ("on", a text and a background), 'weak' (a list) or None."""
+    gap = text[a.end:b.start]
+    if {a.role, b.role} == {"text", "bg"} and len(gap) <= 200:
+        return "strong"
+    near = len(gap) <= 60 and len(gap.split()) <= 6 and not SENTENCE_END.search(gap)
+    strong = near and bool(_STRONG_LINK.search(gap))
+    if any(m.ambiguous and m.role is None for m in (a, b)):
+        return "strong" if strong and not _noun_after(text, a) and not _noun_after(text, b) else None
+    if not a.named and not b.named:
+        return "strong" if strong else "weak"
+    if strong:
+        return "strong"
+    return "weak" if _WEAK_GAP.fullmatch(gap) else None
+
+
+def _noun_after(text: str, m: _Mention) -> bool:
+    """Whether an ambiguous name is followed by a word that makes it something else ('gold medal', 'tan table')."""
+    word = _NEXT_WORD.match(text, m.end)
+    return m.ambiguous and m.role is None and bool(word) and not _LINK_WORD.fullmatch(word[1])
+
+
+def _ordered(text: str, a: _Mention, b: _Mention) -> tuple[_Mention, _Mention]:
+    """The pair as (text, background): the order written, unless roles or 'behind'/'under' say otherwise."""
+    if a.role == "bg" or b.role == "text":
+        return (a, b) if a.role == "text" or b.role == "bg" else (b, a)
+    if a.role is None and b.role is None and _BEHIND.search(text[a.end:b.start]):
+        return b, a
+    return a, b
+
+
+def _pairs(text: str, mentions: list[_Mention]) -> list[tuple[_Mention, _Mention]]:
+    """Neighbouring colours that pair up, as (text, background); a list never pairs a colour already in an "X on Y"."""
+    links = [(a, b, _link(text, a, b)) for a, b in pairwise(mentions)]
+    paired = {id(m) for a, b, link in links if link == "strong" for m in (a, b)}
+    return [_ordered(text, a, b) for a, b, link in links
+            if link == "strong" or (link == "weak" and id(a) not in paired and id(b) not in paired)]
+
+
+def _parsed(mentions: list[_Mention]) -> list[_Mention]:
+    """The mentions coloraide can read, in sRGB clipped to its gamut as CSS clamps rgb() values."""
+    from coloraide import Color
+
+    parsed = []
+    for m in mentions:
+        try:
+            colour = Color(m.text).convert("srgb").clip()
+        except ValueError:
+            continue
+        if all(math.isfinite(c) for c in colour[:]):
+            parsed.append(replace(m, colour=colour))
+    return parsed
+
+
+def contrast_ratio(text_colour: Any, background: Any) -> float:
+    """WCAG 2.x contrast as poster/colour.py computes it, translucent colours first blended over what lies beneath."""
+    from coloraide import Color
+
+    if background.alpha() < 1:
+        background = Color.layer([background, "white"])
+    if text_colour.alpha() < 1:
+        text_colour = Color.layer([text_colour, background])
+    return text_colour.contrast(background, method="wcag21")
+
+
+def shown_ratio(ratio: float) -> float:
+    """The ratio to 2 decimals, rounded down where rounding would carry it up to a threshold it does not reach."""
+    shown = round(ratio, 2)
+    return math.floor(ratio * 100) / 100 if any(shown >= t > ratio for t in _THRESHOLDS) else shown
+
+
+def _verdict(level: str, ratio: float, prefix: str) -> str:
+    """Pass/fail at one WCAG level for normal and large text."""
+    normal, large = LEVELS[level]
+    if ratio >= normal:
+        return f"passes {prefix}{level} ({fmt(normal)}:1 normal, {fmt(large)}:1 large)"
+    if ratio < large:
+        return f"fails {prefix}{level} ({fmt(normal)}:1 normal, {fmt(large)}:1 large)"
+    return (f"fails {prefix}{level} for normal text (needs {fmt(normal)}:1), passes {level} for large text "
+            f"({fmt(large)}:1, 18 pt or 14 pt bold)")
+
+
+def _label(m: _Mention) -> tuple[str, str]:
+    """How the colour is written in the statement, and its hex."""
+    hexed = m.colour.to_string(hex=True)
+    return (f"{m.written} ({hexed})" if m.named else hexed), hexed
+
+
+def _fact(fg: _Mention, bg: _Mention) -> Fact:
+    """The contrast fact for one text/background pair."""
+    ratio = contrast_ratio(fg.colour, bg.colour)
+    (fg_label, fg_hex), (bg_label, bg_hex) = _label(fg), _label(bg)
+    note = " (transparency blended over what lies beneath)" if min(fg.colour.alpha(), bg.colour.alpha()) < 1 else ""
+    statement = (f"{fg_label} on {bg_label}{note} has a contrast ratio of {fmt(shown_ratio(ratio))}:1: "
+                 f"{_verdict('AA', ratio, 'WCAG ')}, {_verdict('AAA', ratio, '')}.")
+    verdicts = {f"{level.lower()}_{size}": ratio >= LEVELS[level][k]
+                for level in LEVELS for k, size in enumerate(("normal", "large"))}
+    return Fact(kind="contrast", statement=statement[0].upper() + statement[1:],
+                values={"text": fg_hex, "background": bg_hex, "ratio": shown_ratio(ratio), **verdicts})
+
+
+def contrast_facts(text: str, limit: int) -> list[Found]:
+    """Contrast of each neighbouring pair of colours in the question, as text on background; the first `limit`."""
+    mentions = _mentions(text)
+    if not _pairs(text, mentions):
+        return []
+    # A colour on itself (1:1) tells nothing, and mostly comes from lists ("black on white, black on red").
+    pairs = (pair for pair in _pairs(text, _parsed(mentions[:4 * limit])) if pair[0].colour != pair[1].colour)
+    return first_distinct((Found(min(fg.start, bg.start), max(fg.end, bg.end), _fact(fg, bg)) for fg, bg in pairs),
+                          limit)

@@ -1,0 +1,44 @@
+"""measure(): the design facts a question states or asks about, computed exactly before the model answers."""
+
+from __future__ import annotations
+
+from ..poster.schema import CheckOptions
+from .colours import contrast_facts
+from .conversion import conversion_facts
+from .lengths import covered, quantities, sizes
+from .model import Fact, Found
+from .paper import named_papers, paper_facts
+from .resolution import resolution_facts
+from .typesize import assumed_distance_fact, distance_facts
+
+MAX_FACTS = 6
+
+
+def _found(question: str, viewing_distance_m: float) -> list[Found]:
+    """Every fact found, in no particular order; each quantity feeds one kind of fact at most."""
+    found = contrast_facts(question, MAX_FACTS)
+    size_list = sizes(question)
+    papers = named_papers(question)
+    found += paper_facts(papers, size_list, MAX_FACTS)
+    taken = covered([(s.start, s.end) for s in size_list] + [(s, e) for s, e, _ in papers])
+    singles = [q for q in quantities(question) if taken.isdisjoint(range(q.start, q.end))]
+    distances, used = distance_facts(question, singles, MAX_FACTS)
+    singles = [q for q in singles if q.start not in used]
+    resolutions, used = resolution_facts(question, papers, size_list, singles, MAX_FACTS)
+    singles = [q for q in singles if q.start not in used]
+    found += distances + resolutions + conversion_facts(singles)
+    if not distances:
+        found += assumed_distance_fact(question, viewing_distance_m)
+    return found
+
+
+def measure(question: str, *, viewing_distance_m: float = 3.0) -> list[Fact]:
+    """The question's facts in order, without repeats, at most MAX_FACTS; never raises for any string."""
+    # viewing_distance_m is the distance assumed when the question asks how big text should be without giving one.
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str, not {type(question).__name__}")
+    CheckOptions(viewing_distance_m=viewing_distance_m)  # the poster checks' bounds; its ValidationError says why
+    facts: dict[str, Fact] = {}
+    for item in sorted(_found(question, viewing_distance_m), key=lambda f: (f.start, f.end)):
+        facts.setdefault(item.fact.statement, item.fact)
+    return list(facts.values())[:MAX_FACTS]

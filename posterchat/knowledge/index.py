@@ -1,0 +1,107 @@
+"""Full-text retrieval over the entries with SQLite FTS5 and its bm25() ranking."""
+
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+from .model import Entry
+
+# Column weights for bm25(): a word in the title or keywords says more about an entry than one in its text.
+WEIGHTS = (4.0, 3.0, 1.0)  # title, keywords, text
+
+# bm25() in FTS5 returns negative numbers, lower is better; relevance here is -bm25, higher is better.
+# Cut-off, measured with WEIGHTS above as the relevance of the entry a question should find:
+#   - the 67 questions in tests/test_knowledge.py: weakest 7.4, median 16;
+#   - 44 more questions written as a check and not tuned for (not in the tests): 43 found in the top 3,
+#     weakest 9.1, median 14;
+#   - greetings and thanks ("hello", "thanks!") have no words left after STOP_WORDS, so nothing is searched;
+#   - off-topic sentences that share one design word ("what's the stock price of apple?" -> Apple HIG,
+#     "what is the capital of France?" -> all caps) score 3.8 to 9.2, median 7.1: bm25 alone cannot tell
+#     them apart from real questions, so the cut-off does not try to.
+# 6.0 keeps a margin of about 20% under the weakest real question, and drops weak tail matches and the
+# weakest incidental ones. Callers wanting only strong matches (e.g. to quote one) can use a higher bar.
+MIN_RELEVANCE = 6.0
+
+# At most this many distinct words go into a query; the rest of a very long input is ignored.
+MAX_TERMS = 32
+# Only the start of a very long input is read.
+MAX_CHARS = 2000
+
+# Words that carry no meaning for retrieval: function words, question words and chat filler.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any anyone anything are aren as at be because been before
+    being below between both but by can cannot could couldn did didn do does doesn doing don down during each
+    either else ever every few for from further get gets getting give go going got had has have having he her
+    here hers herself him himself his how however i if in into is isn it its itself just let like ll m me might
+    mine more most much must my myself need needs no nor not now of off on once only or other our ours
+    ourselves out over own please re really s same shall she should so some something such t than that the
+    their theirs them themselves then there these they this those through thing things to too under until up
+    use used using ve very via was wasn way we were weren what whats when where whether which while who
+    whom whose why will with within without won would wouldn yes yet you your yours yourself yourselves
+    hello hi hey hiya howdy greetings thanks thank thx ty cheers bye goodbye ok okay sure yeah yep nope
+    good great nice cool awesome fine morning afternoon evening night today day help helping tell know
+    want wanted wants wondering wonder question questions ask asking anybody somebody someone maybe also
+    best right correct proper usually typically generally actually kind sort lot lots bit pls plz hmm
+    """.split()
+)
+
+# UK and US spellings of the same word must meet; applied to indexed text and to queries alike.
+_SPELLINGS = (("colour", "color"), ("grey", "gray"), ("centred", "centered"), ("centre", "center"), ("metre", "meter"))
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case the text and map UK spellings to US ones."""
+    text = text.casefold()
+    for uk, us in _SPELLINGS:
+        text = text.replace(uk, us)
+    return text
+
+
+def query_terms(question: str) -> list[str]:
+    """The distinct meaningful words of a question, in order, at most MAX_TERMS."""
+    terms: list[str] = []
+    for word in _WORD.findall(normalise(question[:MAX_CHARS])):
+        if word not in STOP_WORDS and word not in terms:
+            terms.append(word)
+            if len(terms) == MAX_TERMS:
+                break
+    return terms
+
+
+def match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of the terms, each quoted so it is read as a plain string."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+class Index:
+    """An in-memory FTS5 table over the entries, safe to query from several threads."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute(
+            "CREATE VIRTUAL TABLE kb USING fts5(title, keywords, text, tokenize='porter unicode61 remove_diacritics 2')"
+        )
+        self._db.executemany(
+            "INSERT INTO kb (rowid, title, keywords, text) VALUES (?, ?, ?, ?)",
+            (
+                (row, normalise(e.title), normalise(" ; ".join(e.keywords)), normalise(e.text))
+                for row, e in enumerate(entries)
+            ),
+        )
+        self._db.commit()
+
+    def ranked(self, question: str, limit: int) -> list[tuple[int, float]]:
+        """Row numbers and relevance (higher is better) of the best matches at or above MIN_RELEVANCE."""
+        terms = query_terms(question)
+        if not terms:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(kb, ?, ?, ?) AS relevance FROM kb WHERE kb MATCH ? ORDER BY relevance DESC LIMIT ?",
+                (*WEIGHTS, match_expression(terms), limit),
+            ).fetchall()
+        return [(row, relevance) for row, relevance in rows if relevance >= MIN_RELEVANCE]

@@ -1,0 +1,95 @@
+"""OpenAI-compatible endpoints, so the official SDKs and OpenAI tools can use posterchat as their server."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ...core import preferences
+from ...core.completions import completion_turn
+from ...core.retry import RetryPolicy
+from ...core.turn import Turn
+from ...errors import NotFound, PosterchatError
+from .. import deps, metering, openapi
+from ..errors import INTERNAL
+from ..schemas.openai import Completion, CompletionRequest, ModelCard, ModelList
+from ..services import Services
+from ..streaming import event, primed, sse
+from .chat import ERRORS
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+log = logging.getLogger("posterchat.web")
+
+# Clients that retry by themselves (the official SDKs send this header, 0 on the first try): posterchat then does
+# not retry too, or one client call would multiply into (client tries × server tries) upstream calls.
+CLIENT_RETRIES_HEADER = "x-stainless-retry-count"
+RETRIES_HEADER = "x-posterchat-retries"
+
+
+def _cards(services: Services) -> list[ModelCard]:
+    return [ModelCard(id=m.id, owned_by="posterchat" if m.local else "openai", default=m.default)
+            for m in services.chat.router.models()]
+
+
+@router.get("/models", response_model=ModelList)
+async def models(services: Services = Depends(deps.services)) -> ModelList:
+    """The models this server routes to; `default` marks the one used when a request names none."""
+    return ModelList(data=_cards(services))
+
+
+@router.get("/models/{model_id:path}", response_model=ModelCard, responses=ERRORS)
+async def model(model_id: str, services: Services = Depends(deps.services)) -> ModelCard:
+    """One model, by id or alias."""
+    wanted = services.chat.router.canonical(model_id)
+    for card in _cards(services):
+        if card.id == wanted:
+            return card
+    raise NotFound(f"The model {model_id!r} does not exist on this server", param="model")
+
+
+def policy(request: Request, services: Services) -> RetryPolicy:
+    """The server's retries, unless the client retries by itself or names its own number."""
+    headers = request.headers
+    named = headers.get(RETRIES_HEADER, "")
+    if named.isdigit():
+        return services.chat.policy(max_retries=min(int(named), services.settings.max_retries))
+    if CLIENT_RETRIES_HEADER in headers:
+        return services.chat.policy(max_retries=0)
+    return services.chat.policy()
+
+
+@router.post("/chat/completions", response_model=Completion, responses={**ERRORS, 200: openapi.COMPLETION_STREAM},
+             dependencies=[Depends(metering.metered)])
+async def chat_completions(request: Request, body: CompletionRequest, owner: str = Depends(deps.owner),
+                           services: Services = Depends(deps.services)):
+    """Chat Completions, streamed or not: the request passes through to the routed model, with posterchat's
+    system prompt where the client sent none, its retries and fallbacks."""
+    prefs = await services.store.read(preferences.load, services.store, owner)
+    turn, grounding = completion_turn(services.chat, body.model_dump(exclude_unset=True), prefs,
+                                      policy(request, services))
+    if body.stream:
+        include_usage = bool((body.stream_options or {}).get("include_usage"))
+        stream = metering.accounted(request, turn, await primed(turn.chunks()))
+        return sse(_events(turn, stream, include_usage))
+    completion = await turn.complete()
+    await metering.account(request, turn.model, turn.usage(), local=turn.provider.runs_in_process)
+    if grounding.facts:  # a posterchat extra beside OpenAI's fields; clients ignore what they do not know
+        completion = {**completion, "facts": [fact.model_dump(mode="json") for fact in grounding.facts]}
+    return JSONResponse(completion)
+
+
+async def _events(turn: Turn, stream, include_usage: bool):
+    """The model server's chunks as they come, then [DONE]; a failure mid-way ends with an error object."""
+    try:
+        async for chunk in stream:
+            if chunk.get("choices") or include_usage:
+                yield event(None, chunk)
+    except PosterchatError as exc:
+        yield event(None, {"error": {"code": exc.code, "message": exc.message, "type": exc.code, "param": None}})
+    except Exception:
+        log.exception("the completion stream failed")
+        yield event(None, {"error": {"code": "internal_error", "message": INTERNAL, "type": "server_error",
+                                     "param": None}})
+    yield event(None, "[DONE]")
