@@ -1,7 +1,9 @@
 """The HTTP API over real HTTP: the spec's bodies, stored conversations, streaming, stop, errors, CORS."""
 
+import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -12,7 +14,7 @@ from posterchat.config import EMBEDDED_MODEL_ID
 from posterchat.errors import StreamInterrupted
 from posterchat.providers import Router
 
-from .conftest import FAST, make_settings
+from .conftest import FAST, make_settings, wait_for
 from .support.fakes import FakeProvider, FakeRouter
 from .support.servers import ProcessServer
 from .support.sse import events
@@ -295,3 +297,32 @@ def test_include_history_false_answers_with_this_turn_and_the_model_sees_the_sam
         assert len(seen_short) == len(seen_full)
     stored = httpx.get(f"{server.url}/conversations/{conversation}").json()["messages"]
     assert len(stored) == 28
+
+
+class _SlowOn(FakeProvider):
+    """A fake model that takes its time over one message."""
+
+    slow: str | None = None
+
+    async def stream(self, request, *, timeout):
+        async for chunk in super().stream(request, timeout=timeout):
+            yield chunk
+            if request["messages"][-1]["content"] == self.slow:
+                await asyncio.sleep(1.0)
+
+
+def test_a_regenerate_overtaken_by_a_new_turn_is_refused_and_changes_nothing(settings, serve):
+    provider = _SlowOn(["an answer"])
+    server = serve(create_app(settings, service=ChatService(settings, FakeRouter(settings, provider))))
+    conversation = httpx.post(f"{server.url}/chat", json={"message": "first question"}).json()["conversation_id"]
+    provider.slow = "first question"
+    with ThreadPoolExecutor(1) as pool:
+        regenerate = pool.submit(httpx.post, f"{server.url}/chat", timeout=30,
+                                 json={"conversation_id": conversation, "regenerate": True})
+        assert wait_for(lambda: len(provider.requests) == 2)  # the regenerate is with the model
+        newer = httpx.post(f"{server.url}/chat", json={"message": "second question", "conversation_id": conversation})
+        refused = regenerate.result()
+    assert newer.status_code == 200
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+    stored = httpx.get(f"{server.url}/conversations/{conversation}").json()["messages"]
+    assert [m["content"] for m in stored] == ["first question", "an answer", "second question", "an answer"]

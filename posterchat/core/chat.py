@@ -112,6 +112,12 @@ class ChatTurn:
                 on_token(text)
         return self.result()
 
+    def worst(self) -> Usage:
+        """The most this turn can use: every round its tools allow, each at its first call's worst."""
+        first = self.turn.worst()
+        rounds = MAX_TOOL_ROUNDS if self._tools else 1
+        return Usage(first.prompt_tokens * rounds, first.completion_tokens * rounds)
+
     def usage(self) -> Usage:
         """Tokens used so far, the current round's counted even if it was cut short."""
         return self._spent + self.turn.usage()

@@ -138,6 +138,12 @@ class Turn:
         """Whole tool calls the model asked for."""
         return [self.tool_calls[index] for index in sorted(self.tool_calls)]
 
+    def worst(self) -> Usage:
+        """The most this call can use: its prompt and the longest answer it allows."""
+        prompt = sum(self.provider.count_tokens(message_text(m), self.model) for m in self.request.get("messages", ()))
+        longest = self.request.get("max_completion_tokens") or self.request.get("max_tokens") or 0
+        return Usage(prompt, longest * (self.request.get("n") or 1))
+
     def usage(self) -> Usage:
         """Tokens used: as the provider reported them, else counted from the prompt and the answer so far."""
         if self.reported is not None:

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import tomllib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..store.usage import UsageStore
 log = logging.getLogger("posterchat.usage")
 
 USAGE_FLUSH_SECONDS = 0.5  # how long usage may stay counted in memory before it is stored
+HOLD = timedelta(minutes=15)  # a budget hold outlives its request only if the instance died; then it expires
 
 DEFAULT_PRICES = Path(__file__).parent.parent / "prices.toml"
 PER_TOKENS = 1_000_000
@@ -145,15 +146,39 @@ class UsageMeter:
         self.prices = prices
         # (owner, model, day) -> [requests, prompt tokens, completion tokens, cost], counted until the next flush()
         self._pending: dict[tuple[str, str, date], list] = {}
+        self._settled: list[str] = []  # budget holds to release with the next flush
         self._lock = threading.Lock()
 
-    def add(self, owner: str, model: str, usage: Usage, *, local: bool = False) -> float:
-        """Count a finished completion in memory until the next flush() and return its cost; no I/O.
+    def hold(self, key: KeyRecord, model: str, worst: Usage, *, local: bool = False) -> str | None:
+        """Reserve a request's worst-case cost against the key's monthly budget before it runs (no hold for keys
+        without a budget); BudgetExceeded once spent plus held reaches it. A request is held until its usage is
+        stored, so concurrent requests, on any instance, overshoot the budget by at most one request's cost."""
+        if key.monthly_budget is None:
+            return None
+        self.flush()  # this instance's finished requests: their usage in, their holds out
+        now = datetime.now(UTC)
+        amount = self.prices.cost(model, worst, local=local)
+        hold = self.usage.hold(key.id, key.monthly_budget, month_start(now.date()), amount, now, now + HOLD)
+        if hold is None:
+            resets = next_month(now.date())
+            wait = (datetime.combine(resets, time(), UTC) - now).total_seconds()
+            raise BudgetExceeded(f"monthly budget of ${key.monthly_budget:.2f} for key {key.name!r} is used up; "
+                                 f"it resets on {resets.isoformat()}", retry_after=wait)
+        return hold
 
-        The server writes in batches (UsageWriter) and flushes before every read of usage or budgets.
-        """
+    def release(self, hold: str | None) -> None:
+        """Let go of a hold whose request used nothing (with the next flush)."""
+        if hold is not None:
+            with self._lock:
+                self._settled.append(hold)
+
+    def add(self, owner: str, model: str, usage: Usage, *, local: bool = False, hold: str | None = None) -> float:
+        """Count a completion in memory until the next flush() and return its cost; no I/O. Its budget hold is
+        released in the same transaction as its usage is stored (UsageWriter writes every USAGE_FLUSH_SECONDS)."""
         cost = self.prices.cost(model, usage, local=local)
         with self._lock:
+            if hold is not None:
+                self._settled.append(hold)
             row = self._pending.setdefault((owner, model, _today()), [0, 0, 0, 0.0])
             row[0] += 1
             row[1] += usage.prompt_tokens
@@ -165,32 +190,21 @@ class UsageMeter:
         """Write what add() counted to the database; on failure it stays counted for the next flush."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            settled, self._settled = self._settled, []
         try:
             self.usage.add_many([
                 {"owner": owner, "model": model, "day": day, "requests": requests, "prompt_tokens": prompt,
                  "completion_tokens": completion, "cost": cost}
                 for (owner, model, day), (requests, prompt, completion, cost) in pending.items()
-            ])
+            ], release=settled)
         except BaseException:
             with self._lock:
+                self._settled += settled
                 for key, row in pending.items():
                     into = self._pending.setdefault(key, [0, 0, 0, 0.0])
                     for index, value in enumerate(row):
                         into[index] += value
             raise
-
-    def check_budget(self, key: KeyRecord) -> None:
-        """Refuse with BudgetExceeded when the key has spent its budget this month (UTC)."""
-        if key.monthly_budget is None:
-            return
-        self.flush()
-        today = _today()
-        if self.usage.cost_since(key.id, month_start(today)) < key.monthly_budget:
-            return
-        resets = next_month(today)
-        wait = (datetime.combine(resets, time(), UTC) - datetime.now(UTC)).total_seconds()
-        raise BudgetExceeded(f"monthly budget of ${key.monthly_budget:.2f} for key {key.name!r} is used up; "
-                             f"it resets on {resets.isoformat()}", retry_after=wait)
 
     def summary(self, owner: str, since: date | None = None, key: KeyRecord | None = None) -> UsageReport:
         """The owner's usage by day and model, by model, in total, and the key's budget if it has one."""
@@ -228,8 +242,9 @@ class UsageWriter:
     """Write-behind: usage is counted in memory at once and stored in one transaction per interval.
 
     Answers never wait on the database for their usage row; under load the database sees one upsert per owner,
-    model and day per interval. Reads of usage and budgets flush first, and so does shutdown; a crash loses at most
-    one interval's counts (docs/reliability.md).
+    model and day per interval. Reads of usage flush first, and so does shutdown; a crash loses at most one
+    interval's counts (docs/reliability.md). Budgets stay safe meanwhile: a request's hold is released only in the
+    transaction that stores its usage.
     """
 
     def __init__(self, meter: UsageMeter, interval: float = USAGE_FLUSH_SECONDS):
@@ -237,12 +252,21 @@ class UsageWriter:
         self.interval = interval
         self._task: asyncio.Task | None = None
 
-    def write(self, owner: str, model: str, usage, *, local: bool) -> float:
-        """Count the usage, have it stored within the interval, and return its cost."""
-        cost = self.meter.add(owner, model, usage, local=local)
+    def write(self, owner: str, model: str, usage, *, local: bool, hold: str | None = None) -> float:
+        """Count the usage (settling its budget hold), have it stored within the interval, and return its cost."""
+        cost = self.meter.add(owner, model, usage, local=local, hold=hold)
+        self._schedule()
+        return cost
+
+    def release(self, hold: str | None) -> None:
+        """A request that used nothing lets go of its budget hold, within the interval."""
+        if hold is not None:
+            self.meter.release(hold)
+            self._schedule()
+
+    def _schedule(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush_later())
-        return cost
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self.interval)

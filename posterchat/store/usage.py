@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+import secrets
+from collections.abc import Iterable
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import dialect_insert
-from .models import UsageRecord
+from .models import ApiKey, BudgetHold, UsageRecord
 
 MODEL_CHARS = 200
 
@@ -33,13 +35,39 @@ class UsageStore:
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
 
-    def add_many(self, rows: list[dict[str, Any]]) -> None:
-        """Add several rows' counts in one transaction: all of them are stored, or none."""
-        if not rows:
-            return
+    def add_many(self, rows: list[dict[str, Any]], release: Iterable[str] = ()) -> None:
+        """Add several rows' counts and release the budget holds they settle, in one transaction: all or none."""
         rows = [{**row, "model": row["model"][:MODEL_CHARS]} for row in rows]
+        release = list(release)
+        if not rows and not release:
+            return
         with self.sessions.begin() as session:
-            session.execute(_upsert(session.get_bind().dialect.name), rows)
+            if rows:
+                session.execute(_upsert(session.get_bind().dialect.name), rows)
+            if release:
+                session.execute(delete(BudgetHold).where(BudgetHold.id.in_(release)))
+
+    def hold(self, key_id: str, budget: float, since: date, amount: float, now: datetime, until: datetime
+             ) -> str | None:
+        """Hold `amount` against the key's budget while what is spent since `since` plus what is held stays under
+        it; None (nothing held) once it does not. Holds of every instance queue on the key's row lock."""
+        with self.sessions.begin() as session:
+            session.execute(update(ApiKey).where(ApiKey.id == key_id)  # the lock: later holds wait for this one
+                            .values(monthly_budget=ApiKey.monthly_budget))
+            spent = session.scalar(select(func.sum(UsageRecord.cost))
+                                   .where(UsageRecord.owner == key_id, UsageRecord.day >= since)) or 0.0
+            held = session.scalar(select(func.sum(BudgetHold.amount))
+                                  .where(BudgetHold.key_id == key_id, BudgetHold.expires_at > now)) or 0.0
+            if spent + held >= budget:
+                return None
+            hold_id = secrets.token_hex(16)
+            session.add(BudgetHold(id=hold_id, key_id=key_id, amount=amount, expires_at=until))
+            return hold_id
+
+    def drop_expired_holds(self, now: datetime) -> None:
+        """Forget holds whose requests never settled (their instance died)."""
+        with self.sessions.begin() as session:
+            session.execute(delete(BudgetHold).where(BudgetHold.expires_at <= now))
 
     def rows(self, owner: str, since: date | None = None) -> list[dict[str, Any]]:
         """The owner's rows from `since` on, by day then model."""

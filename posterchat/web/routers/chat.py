@@ -46,10 +46,11 @@ async def chat(request: Request, body: ChatRequest, owner: str = Depends(deps.ow
 async def _answer(request: Request, body: ChatRequest, owner: str, services: Services, record):
     """Run the turn: the stored JSON answer, or a streaming response that stores it at the end."""
     exchange = await services.conversations.begin(owner, body)
+    held = await metering.hold(request, exchange.turn)
+    answer = metering.accounted(request, exchange.turn, exchange.turn.stream(), held)
     if body.stream:
-        stream = metering.accounted(request, exchange.turn, await primed(exchange.turn.stream()))
-        return sse(_events(services, exchange, stream, record))
-    async for _ in metering.accounted(request, exchange.turn, exchange.turn.stream()):
+        return sse(_events(services, exchange, await primed(answer), record))
+    async for _ in answer:
         pass
     result = await services.conversations.commit(exchange, record)
     return Response(result.model_dump_json(), media_type="application/json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -69,12 +70,16 @@ async def chat_completions(request: Request, body: CompletionRequest, owner: str
     prefs = await services.store.read(preferences.load, services.store, owner)
     turn, grounding = completion_turn(services.chat, body.model_dump(exclude_unset=True), prefs,
                                       policy(request, services))
+    held = await metering.hold(request, turn)
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        stream = metering.accounted(request, turn, await primed(turn.chunks()))
+        stream = await primed(metering.accounted(request, turn, turn.chunks(), held))
         return sse(_events(turn, stream, include_usage))
-    completion = await turn.complete()
-    await metering.account(request, turn.model, turn.usage(), local=turn.provider.runs_in_process)
+    try:
+        completion = await turn.complete()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await metering.settle(request, turn, held)
     if grounding.facts:  # a posterchat extra beside OpenAI's fields; clients ignore what they do not know
         completion = {**completion, "facts": [fact.model_dump(mode="json") for fact in grounding.facts]}
     return JSONResponse(completion)
