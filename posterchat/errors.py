@@ -11,7 +11,7 @@ class PosterchatError(Exception):
     transient = False  # worth trying again (the retry policy, core/retry.py)
 
     def __init__(self, message: str, *, retry_after: float | None = None, param: str | None = None,
-                 transient: bool | None = None, status: int | None = None):
+                 transient: bool | None = None, status: int | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
@@ -20,6 +20,8 @@ class PosterchatError(Exception):
             self.transient = transient
         if status is not None:
             self.status = status
+        if code is not None:  # a model server's own code, passed on
+            self.code = code
 
 
 class ConfigError(PosterchatError):

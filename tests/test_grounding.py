@@ -92,7 +92,7 @@ def test_an_all_clear_for_a_poster_with_errors_never_reaches_the_designer(server
     assert all(note["message"] in body["response"] for note in errors)
     assert "is fine" not in body["response"] and "is balanced" not in body["response"]
     assert body["response"].endswith("Nice work!")
-    assert "Poster problem to fix" in system_prompt(provider)  # the model was told, first
+    assert "Poster error to fix" in system_prompt(provider)  # the model was told, first
 
 
 def test_a_clean_poster_may_be_called_fine(server):

@@ -44,7 +44,7 @@ class ChatTurn:
         self._policy = policy
         self._spent = Usage()  # earlier tool rounds
         guarded = service.settings.grounding
-        self._filter = SentenceFilter(Guard(grounding.facts, grounding.errors)) if guarded else None
+        self._filter = SentenceFilter(Guard(grounding.facts, grounding.problems)) if guarded else None
         self.turn = service.turn(service.router.route(chat.model), request, policy)
 
     @property
@@ -157,7 +157,7 @@ class ChatService:
     def turn(self, route, request: dict[str, Any], policy: RetryPolicy) -> Turn:
         """A model call on `route` with the server's timeout."""
         return Turn(route, request, policy=policy, timeout=self.settings.request_timeout,
-                    listeners=tuple(self.listeners))
+                    listeners=tuple(self.listeners), longest=self.settings.max_tokens_cap)
 
     def start(self, chat: ChatInput, *, prefs: preferences.Preferences | None = None,
               policy: RetryPolicy | None = None, poster: PosterView | None = None, unread_turns: int = 0) -> ChatTurn:

@@ -27,15 +27,15 @@ def completion_turn(service: ChatService, body: dict[str, Any], prefs: preferenc
     request = {**body, "model": model}
     if request.get("temperature") is None and prefs.temperature is not None:
         request["temperature"] = prefs.temperature
-    if request.get("max_tokens") is None and request.get("max_completion_tokens") is None:
-        request["max_tokens"] = (min(preferences.LENGTHS[prefs.answer_length][0], settings.max_tokens_cap)
-                                 if prefs.answer_length else settings.max_tokens)
+    if prefs.answer_length and request.get("max_tokens") is None and request.get("max_completion_tokens") is None:
+        # the caller's own preference; OpenAI's current name for the limit, which its reasoning models require
+        limit = "max_tokens" if service.router.is_local(model) else "max_completion_tokens"
+        request[limit] = min(preferences.LENGTHS[prefs.answer_length][0], settings.max_tokens_cap)
     asked = next((message_text(m) for m in reversed(body["messages"]) if m.get("role") == "user"), "")
     grounding = service.ground(asked)
     extra = "\n\n".join(part for part in (preferences.instructions(prefs), grounding.context()) if part)
     request["messages"] = _with_system(body["messages"], settings.system_message, extra or None)
-    request.pop("stream", None)
-    request.pop("stream_options", None)
+    request.pop("stream", None)  # the provider's stream() or complete() decides; stream_options go with the former
     return service.turn(service.router.route(model), request, policy), grounding
 
 

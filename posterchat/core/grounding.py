@@ -19,17 +19,18 @@ REFERENCE_RELEVANCE = 6.0  # knowledge given to the model: the retrieval's own c
 LEAD_RELEVANCE = 9.0  # knowledge quoted in the answer: clearly about the question (off-topic matches score < 9.2)
 MAX_REFERENCES = 3
 MAX_QUOTED = 1
-MAX_FINDINGS = 4
+MAX_FINDINGS = 5
+SEVERITIES = ("error", "warning")  # info-level findings are notes, not problems
 
 
 @dataclass(frozen=True)
 class Grounding:
-    """The measured facts, sourced references and poster errors for one turn."""
+    """The measured facts, sourced references and poster problems (errors, then warnings) for one turn."""
 
     facts: list[Fact] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     quoted: list[Reference] = field(default_factory=list)  # the references relevant enough to quote
-    errors: list[Finding] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
 
     @classmethod
     def gather(cls, question: str, findings: list[Finding], viewing_distance_m: float) -> Grounding:
@@ -37,11 +38,12 @@ class Grounding:
         hits = [hit for hit in knowledge.hits(question, MAX_REFERENCES) if hit.relevance >= REFERENCE_RELEVANCE]
         references = [_reference(hit.entry) for hit in hits]
         quoted = [ref for ref, hit in zip(references, hits) if hit.relevance >= LEAD_RELEVANCE][:MAX_QUOTED]
-        errors = [finding for finding in findings if finding.severity == "error"][:MAX_FINDINGS]
-        return cls(measure(question, viewing_distance_m=viewing_distance_m), references, quoted, errors)
+        ranked = sorted((f for f in findings if f.severity in SEVERITIES), key=lambda f: SEVERITIES.index(f.severity))
+        return cls(measure(question, viewing_distance_m=viewing_distance_m), references, quoted,
+                   ranked[:MAX_FINDINGS])
 
     def __bool__(self) -> bool:
-        return bool(self.facts or self.references or self.errors)
+        return bool(self.facts or self.references or self.problems)
 
     def context(self) -> str | None:
         """Reference notes for the model's system prompt."""
@@ -49,18 +51,22 @@ class Grounding:
             return None
         lines = ["Reference notes for this answer, measured or sourced by posterchat. Use these numbers exactly "
                  "and never contradict them:"]
-        lines += [f"- Poster problem to fix: {finding.message}" for finding in self.errors]
+        lines += [f"- Poster {finding.severity} to fix: {finding.message}" for finding in self.problems]
         lines += [f"- Measured: {fact.statement}" for fact in self.facts]
         lines += [f"- {ref.title}: {ref.text} (source: {ref.source})" for ref in self.references]
         return "\n".join(lines)
 
     def lead(self) -> str:
-        """The answer's opening: the poster's errors, the measured facts and the best reference, verbatim."""
+        """The answer's opening: the poster's problems, the measured facts and the best reference, verbatim."""
         lines = []
-        if self.errors:
-            count = len(self.errors)
-            lines.append(f"**Your poster has {count} problem{'s' if count > 1 else ''} to fix first:**")
-            lines += [f"- {finding.message}" for finding in self.errors]
+        errors = [f for f in self.problems if f.severity == "error"]
+        warnings = [f for f in self.problems if f.severity == "warning"]
+        if errors:
+            lines.append(f"**Your poster has {len(errors)} problem{'s' if len(errors) > 1 else ''} to fix first:**")
+            lines += [f"- {finding.message}" for finding in errors]
+        if warnings:
+            lines.append("**Also worth fixing:**" if errors else "**Worth fixing on your poster:**")
+            lines += [f"- {finding.message}" for finding in warnings]
         lines += [f"**Measured:** {fact.statement}" for fact in self.facts]
         lines += [f"**Design reference:** {ref.text} ([{ref.source}]({ref.url}))" for ref in self.quoted]
         return "\n".join(lines) + "\n\n" if lines else ""

@@ -15,14 +15,21 @@ from ..poster import Finding
 
 # "the poster is fine": an all-clear that an error-level finding contradicts
 ALL_CLEAR = re.compile(
-    r"\b(?:is|looks|seems|appears|reads|are)\s+(?:\w+\s+)?(?:readable|legible|fine|good|great|perfect|ok|okay|"
-    r"well[- ]designed|clear|effective|balanced|accessible|correct|appropriate|sufficient|adequate)\b"
+    r"\b(?:is|are|looks|seems|appears|reads)\s+(?:\w+\s+){0,2}(?:readable|legible|fine|good|great|perfect|ok|okay|"
+    r"well[- ]designed|clear|effective|balanced|accessible|correct|appropriate|sufficient|adequate|ready|"
+    r"print[- ]ready|good\s+to\s+go|all\s+set|large\s+enough|big\s+enough)\b"
     r"|\bno\s+(?:major\s+|obvious\s+|real\s+)?(?:problems?|issues?|errors?|changes?\s+(?:are\s+)?needed)\b"
     r"|\bnothing\s+(?:to\s+fix|wrong)\b|\b(?:good|great|high|strong|excellent|sufficient|enough)\s+contrast\b"
-    r"|\b(?:meets|passes|satisf(?:y|ies))\b|\b(?:large|big)\s+enough\b|\breadable\b|\blegible\b",
+    r"|\b(?:it|this|poster|text|design|contrast|file|layout|everything)\s+(?:\w+\s+)?"
+    r"(?:meets|passes|satisf(?:y|ies)|complies)\b",
     re.IGNORECASE)
+# advice ("make sure it is readable") is not a claim that it already is
+ADVICE = re.compile(r"\b(?:make\s+sure|ensure|should|needs?\s+to|must|check|if|whether|to\s+make|so\s+that)\b",
+                    re.IGNORECASE)
 NEGATION = re.compile(r"\b(?:not(?!\s+only)|never|no longer|fails?|hard to|difficult to|low|poor|too)\b|n't\b",
                       re.IGNORECASE)
+CLAUSE = re.compile(r",|;|:|\bbut\b|\bhowever\b|\balthough\b|\bwhile\b", re.IGNORECASE)
+RUN = re.compile(r"(.)\1{11,}|(\d{2,6})\2{4,}")
 RATIO = re.compile(r"(\d+(?:\.\d+)?)\s*(?::|to)\s*1\b")
 WCAG_RATIOS = (1.0, 3.0, 4.5, 7.0, 21.0)
 LENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|in(?:ch(?:es)?)?\b|\")",
@@ -33,12 +40,24 @@ _NUMBER = r"(\d+(?:\.\d+)?(?:\s+\d+/\d+)?|\d+/\d+)"
 _UNIT = r"(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|in(?:ch(?:es)?)?\b|\")"
 RESTATED = re.compile(rf"{_NUMBER}\s*{_UNIT}\s*\(\s*(?:about\s+|approx(?:imately|\.)?\s+|~\s*)?{_NUMBER}\s*{_UNIT}",
                       re.IGNORECASE)
+MAX_HELD = 160  # characters held back waiting for a sentence to end
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def contradicts_findings(sentence: str, errors: list[Finding]) -> bool:
-    """An all-clear about a poster with errors."""
-    return bool(errors) and bool(ALL_CLEAR.search(sentence)) and not NEGATION.search(sentence)
+def _all_clear(sentence: str) -> bool:
+    """Some clause of the sentence says all is well, without a negation in that clause."""
+    return any(ALL_CLEAR.search(clause) and not NEGATION.search(clause) and not ADVICE.search(clause)
+               for clause in CLAUSE.split(sentence))
+
+
+def contradicts_findings(sentence: str, problems: list[Finding]) -> bool:
+    """An all-clear about a poster with problems."""
+    return bool(problems) and _all_clear(sentence)
+
+
+def degenerate(sentence: str) -> bool:
+    """Text a looping small model produces: a character or a digit run repeated far past sense."""
+    return bool(RUN.search(sentence))
 
 
 def _close(value: float, targets: list[float], tolerance: float) -> bool:
@@ -54,7 +73,7 @@ def contradicts_contrast(sentence: str, facts: list[Fact]) -> bool:
         if not _close(float(found.group(1)), measured + list(WCAG_RATIOS), 0.05):
             return True
     failing = any(f.kind == "contrast" and f.values.get("aa_normal") is False for f in facts)
-    return failing and bool(ALL_CLEAR.search(sentence)) and not NEGATION.search(sentence)
+    return failing and _all_clear(sentence)
 
 
 def contradicts_paper(sentence: str, facts: list[Fact]) -> bool:
@@ -117,18 +136,18 @@ def _length_mm(found: re.Match) -> float:
 class Guard:
     """Decides, sentence by sentence, what of the model's prose may stand next to the measured facts."""
 
-    def __init__(self, facts: list[Fact], errors: list[Finding]):
+    def __init__(self, facts: list[Fact], problems: list[Finding]):
         self.facts = facts
-        self.errors = errors
+        self.problems = problems
         self.dropped: list[str] = []
         self._said: set[str] = set()
 
     def keep(self, sentence: str) -> bool:
         """False (and noted in `dropped`) for a sentence that contradicts a fact, a finding or itself, or repeats."""
         checks: list[Callable[[], bool]] = [
-            lambda: contradicts_findings(sentence, self.errors), lambda: contradicts_contrast(sentence, self.facts),
+            lambda: contradicts_findings(sentence, self.problems), lambda: contradicts_contrast(sentence, self.facts),
             lambda: contradicts_paper(sentence, self.facts), lambda: contradicts_text_size(sentence, self.facts),
-            lambda: inconsistent_units(sentence), lambda: self._repeated(sentence)]
+            lambda: inconsistent_units(sentence), lambda: degenerate(sentence), lambda: self._repeated(sentence)]
         if any(check() for check in checks):
             self.dropped.append(sentence)
             return False
@@ -137,7 +156,7 @@ class Guard:
     def _repeated(self, sentence: str) -> bool:
         """A sentence said before in this answer (small models loop at temperature 0)."""
         key = " ".join(sentence.lower().split())
-        if len(key) < 12:
+        if len(key) < 12 or key[-1] not in ".!?":  # a whole sentence, not a piece of a run-on
             return False
         seen = key in self._said
         self._said.add(key)
@@ -157,6 +176,10 @@ class SentenceFilter:
         self.pending += text
         parts = SENTENCE_END.split(self.pending)
         separators = SENTENCE_END.findall(self.pending)
+        if len(parts) == 1 and len(self.pending) > MAX_HELD and " " in self.pending.rstrip():
+            # a run-on without an end (a list, a long clause) goes on in pieces, so the answer keeps streaming
+            cut = self.pending.rstrip().rindex(" ")
+            parts, separators = [self.pending[:cut], self.pending[cut + 1:]], [" "]
         if len(parts) == 1:
             return ""
         self.pending = parts[-1]

@@ -5,6 +5,7 @@ With several uvicorn workers every worker exposes its own numbers (see docs/depl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -13,6 +14,8 @@ from ..providers import Usage
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 LABEL_CHARS = 200
+OTHER_MODEL = "other"  # the label of every model that is neither served nor priced (made-up names)
+MAX_MODEL_LABELS = 100  # a price prefix (ft:gpt-4o-mini) matches endless names; past this many they are `other` too
 
 
 class Metrics:
@@ -41,6 +44,23 @@ class Metrics:
                                  "failed and the one tried next.", ["model", "to"], registry=r)
         self.queue_depth = Gauge("posterchat_embedded_queue_depth",
                                  "Requests waiting for the embedded (in-process) models.", registry=r)
+        self._is_known: Callable[[str], bool] = lambda model: True
+        self._model_labels: set[str] = set()
+
+    def known_models(self, router: Any, priced: Callable[[str], bool]) -> None:
+        """Label models by name only when the router lists them, they are fallbacks, or `priced` knows them."""
+        listed = {model.id for model in router.models()} | set(router.settings.fallback_models)
+        self._is_known = lambda model: model in listed or priced(model)
+
+    def model_label(self, model: Any) -> str:
+        """The model's name, or `other` for one that is unknown, so made-up names cannot add series."""
+        model = str(model)[:LABEL_CHARS]
+        if model in self._model_labels:
+            return model
+        if len(self._model_labels) < MAX_MODEL_LABELS and self._is_known(model):
+            self._model_labels.add(model)
+            return model
+        return OTHER_MODEL
 
     def watch_queue(self, router: Any) -> None:
         """Read the queue depth of the loaded local providers at every scrape."""
@@ -48,7 +68,7 @@ class Metrics:
 
     def record_tokens(self, model: str, usage: Usage, cost: float | None = None) -> None:
         """Add one completion's tokens and cost."""
-        model = str(model)[:LABEL_CHARS]
+        model = self.model_label(model)
         for kind, count in (("prompt", usage.prompt_tokens), ("completion", usage.completion_tokens)):
             if count:
                 self.tokens.labels(model, kind).inc(count)
@@ -65,7 +85,7 @@ class Metrics:
 
     def fell_back(self, model: str, to: str, exc: Any) -> None:
         """A model failed before answering and the next in the fallback list is tried (a TurnListener event)."""
-        self.fallbacks.labels(str(model)[:LABEL_CHARS], str(to)[:LABEL_CHARS]).inc()
+        self.fallbacks.labels(self.model_label(model), self.model_label(to)).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -39,8 +39,9 @@ class Turn:
     """A request for one answer, sent to the first route that answers; read chunks(), then the counts."""
 
     def __init__(self, route: list[tuple[str, Provider]], request: Request, *, policy: RetryPolicy,
-                 timeout: float, listeners: tuple[TurnListener, ...] = ()):
+                 timeout: float, listeners: tuple[TurnListener, ...] = (), longest: int = 4096):
         self.route = route
+        self.longest = longest  # the answer's length when the request sets no limit, for worst-case costs
         self.request = request
         self.policy = policy
         self.timeout = timeout
@@ -78,7 +79,10 @@ class Turn:
         completion = await self._open(lambda provider, request: self.policy.call(
             lambda: provider.complete(request, timeout=self.timeout)))
         choice = first_choice(completion)
-        self.parts.append((choice.get("message") or {}).get("content") or "")
+        message = choice.get("message") or {}
+        if "\x00" in (message.get("content") or ""):
+            message["content"] = message["content"].replace("\x00", "")
+        self.parts.append(message.get("content") or "")
         self.reported = Usage.read(completion.get("usage"))
         self.finish_reason = choice.get("finish_reason")
         return completion
@@ -108,6 +112,8 @@ class Turn:
         choice = first_choice(chunk)
         delta = choice.get("delta") or {}
         if text := delta.get("content"):
+            if "\x00" in text:  # U+0000 cannot be stored (PostgreSQL text) and no answer needs it
+                text = delta["content"] = text.replace("\x00", "")
             self.parts.append(text)
         for call in delta.get("tool_calls") or ():
             slot = self.tool_calls.setdefault(call.get("index", 0), {"id": "", "type": "function",
@@ -141,7 +147,7 @@ class Turn:
     def worst(self) -> Usage:
         """The most this call can use: its prompt and the longest answer it allows."""
         prompt = sum(self.provider.count_tokens(message_text(m), self.model) for m in self.request.get("messages", ()))
-        longest = self.request.get("max_completion_tokens") or self.request.get("max_tokens") or 0
+        longest = self.request.get("max_completion_tokens") or self.request.get("max_tokens") or self.longest
         return Usage(prompt, longest * (self.request.get("n") or 1))
 
     def usage(self) -> Usage:

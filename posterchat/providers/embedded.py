@@ -191,7 +191,8 @@ class EmbeddedProvider(Provider):
 async def _next(queue: asyncio.Queue, timeout: float):
     """The next item from the slot thread, or UpstreamTimeout after `timeout` seconds of silence."""
     try:
-        return await asyncio.wait_for(queue.get(), timeout)
+        async with asyncio.timeout(timeout):  # no task per chunk, unlike wait_for
+            return await queue.get()
     except TimeoutError:
         raise UpstreamTimeout(f"The embedded model sent nothing for {timeout:g} s.") from None
 

@@ -33,7 +33,7 @@ CONTEXT_WINDOWS = {"gpt-4o": 128_000, "gpt-4.1": 1_000_000, "ft:gpt-4o": 128_000
 DEFAULT_CONTEXT = 8192
 CHARS_PER_TOKEN_ESTIMATE = 3  # deliberately low, so estimates overcount
 # Anything shaped like a credential in an upstream's message is masked before a client sees it.
-SECRET = re.compile(r"\b(sk|pc|rk|key)[-_][A-Za-z0-9_*.-]{4,}|Bearer\s+\S+", re.IGNORECASE)
+SECRET = re.compile(r"\b(sk|pc|rk|key)[-_][A-Za-z0-9_*-]{4,}|Bearer\s+\S+", re.IGNORECASE)
 
 
 class OpenAICompatProvider(Provider):
@@ -185,7 +185,8 @@ def _from_status(exc: openai.APIStatusError, model: str) -> PosterchatError:
     if isinstance(exc, openai.InternalServerError | openai.ConflictError) or exc.status_code == 408:
         return UpstreamError(f"The model server failed (HTTP {exc.status_code}).", retry_after=retry_after,
                              transient=True)
-    return InvalidInput(f"The model server rejected the request: {said}", param=error.get("param"),
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    return InvalidInput(f"The model server rejected the request: {said}", param=error.get("param"), code=code,
                         status=exc.status_code if 400 <= exc.status_code < 500 else 400)
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from ..errors import PosterchatError
+from .middleware.headers import SECURITY_HEADERS
 
 log = logging.getLogger("posterchat.web")
 
@@ -25,22 +26,26 @@ HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404
               429: "rate_limited"}
 INTERNAL = "Something went wrong on the server; it has been logged."
 OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error",
+                404: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
                 415: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_exceeded"}
 
 
 def error_response(status: int, code: str, message: str, retry_after: float | None = None,
                    param: str | None = None) -> JSONResponse:
     """The JSON error body, with Retry-After when the client should come back later."""
-    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else {}
     kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     body = {"error": {"code": code, "message": message, "type": kind, "param": param}}
     return JSONResponse(body, status, headers=headers)
 
 
 def error_for(exc: PosterchatError) -> JSONResponse:
-    """The response for one of posterchat's own errors."""
-    return error_response(exc.status, exc.code, exc.message, exc.retry_after, exc.param)
+    """The response for one of posterchat's own errors; the official SDKs, which retry every 5xx, are told not to
+    retry one that trying again cannot fix (their `x-should-retry` header)."""
+    response = error_response(exc.status, exc.code, exc.message, exc.retry_after, exc.param)
+    if exc.status >= 500 and not exc.transient:
+        response.headers["x-should-retry"] = "false"
+    return response
 
 
 def describe_validation(exc: RequestValidationError) -> tuple[int, str, str | None]:
@@ -94,4 +99,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", INTERNAL)
+        response = error_response(500, "internal_error", INTERNAL)
+        response.headers.update(SECURITY_HEADERS)  # answered outside every middleware
+        return response
