@@ -10,9 +10,9 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import conversation, embedded, gateway, load, plots, report, stop, streaming
+from . import conversation, embedded, gateway, grounding, load, plots, report, stop, streaming
 
-ALL = ("gateway", "streaming", "embedded", "conversation", "stop")
+ALL = ("gateway", "streaming", "embedded", "conversation", "stop", "grounding")
 RESULTS_JSON = report.PLOTS / "results.json"
 NOTES = report.peers.ROOT / "bench" / "notes.md"
 
@@ -64,6 +64,8 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         return embedded.run(args.reps, log=log)
     if name == "conversation":
         return conversation.run(max(1, min(args.reps, 3)), args.turns, log=log)
+    if name == "grounding":
+        return grounding.run(args.reps, log=log)
     return stop.run(args.trials, log=log)
 
 

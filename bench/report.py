@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from . import peers
+from . import grounding, peers
 
 RESULTS_MD = peers.ROOT / "bench" / "results.md"
 PLOTS = peers.ROOT / "bench" / "results"
@@ -70,6 +70,8 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
         out.append(("posterchat memory ≤ ⅓ of LiteLLM's", f"{gw[V1]['rss_mb']:.0f} MB vs "
                     f"{gw[LITELLM]['rss_mb']:.0f} MB ({share:.2f}×)", share <= 1 / 3))
     out += _stream_targets(results) + _embedded_targets(results) + _other_targets(results)
+    if "grounding" in results:
+        out += grounding.targets(results["grounding"])
     return out
 
 
@@ -278,7 +280,7 @@ def write(results: dict, notes: list[str], path: Path = RESULTS_MD) -> None:
               f"{info['loadavg'][0]:.2f} (other work on the machine shows up as spread)",
               "- Versions: " + ", ".join(f"{name} {value}" for name, value in vers.items()), ""]
     sections = {"gateway": gateway_tables, "streaming": streaming_tables, "embedded": embedded_tables,
-                "conversation": conversation_tables, "stop": stop_tables}
+                "conversation": conversation_tables, "stop": stop_tables, "grounding": grounding.tables}
     for name, table in sections.items():
         if name in results:
             lines += table(results[name])

@@ -108,6 +108,18 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at GET /metrics.")
 
+    # Connections (web/protocol.py, cli/serve.py; see docs/security.md)
+    max_header_bytes: int = Field(32_768, ge=1024, le=1 << 20,
+                                  description="Largest request head (request line and headers); 431 beyond.")
+    header_timeout: float = Field(10.0, gt=0, le=600, description="Seconds to send a whole request head, from the "
+                                                                  "connection's start or the request's first byte.")
+    keep_alive_timeout: float = Field(5.0, gt=0, le=600, description="Seconds an idle keep-alive connection is kept.")
+    limit_concurrency: int = Field(2048, ge=1, le=1_000_000, description="Most connections and requests at once "
+                                                                         "per process; beyond it, 503.")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For/-Proto is trusted (JSON list or "
+                                          "commas; '*' trusts everyone); none by default.")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -116,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
 
-    @field_validator("fallback_models", mode="before")
+    @field_validator("fallback_models", "forwarded_allow_ips", mode="before")
     @classmethod
     def _model_list(cls, value):
         """A JSON list, or ids separated by commas."""

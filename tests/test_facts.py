@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 
@@ -72,6 +73,42 @@ def test_text_and_background_order(question):
     fact = only(question, "contrast")
     assert (fact.values["text"], fact.values["background"]) == ("#ffffff", "#000080")
     assert fact.statement.startswith("White (#ffffff) on navy (#000080)")
+
+
+@pytest.mark.parametrize(("question", "text", "background", "opening"), [
+    ("A #959595 grey icon on white: does it meet WCAG's 3:1 non-text contrast?", "#959595", "#ffffff",
+     "Grey (#959595) on white (#ffffff)"),
+    ("Is grey #959595 text readable on white?", "#959595", "#ffffff", "Grey (#959595) on white"),
+    ("dark blue (#1d3557) headline on a cream #fdf6e3 background", "#1d3557", "#fdf6e3",
+     "Dark blue (#1d3557) on cream (#fdf6e3)"),
+    ("white #ffffff text on #e63946", "#ffffff", "#e63946", "White (#ffffff) on #e63946"),
+    ("#fff (white) on #1d3557 (dark blue)", "#ffffff", "#1d3557", "White (#ffffff) on dark blue (#1d3557)"),
+    ("Is #6c757d light-grey text on white OK?", "#6c757d", "#ffffff", "Light-grey (#6c757d) on white"),
+    ("#767676-grey on white?", "#767676", "#ffffff", "Grey (#767676) on white"),
+    ("Does #e63946 red text pass on a #f1faee off-white background?", "#e63946", "#f1faee",
+     "Red (#e63946) on off-white (#f1faee)"),
+    ("rgb(108, 117, 125) body copy on a light grey #f8f9fa card", "#6c757d", "#f8f9fa",
+     "#6c757d on light grey (#f8f9fa)"),
+    ("navy blue #14213d on white", "#14213d", "#ffffff", "Navy blue (#14213d) on white"),
+])
+def test_a_colour_word_next_to_a_value_names_that_value(question, text, background, opening):
+    fact = only(question, "contrast")
+    assert (fact.values["text"], fact.values["background"]) == (text, background)
+    assert fact.statement.startswith(opening + " has") or fact.statement.startswith(opening + " (")
+
+
+@pytest.mark.parametrize(("question", "pairs"), [
+    ("Compare black, #555 and #999 text on white.",
+     [("#000000", "#ffffff"), ("#555555", "#ffffff"), ("#999999", "#ffffff")]),
+    ("white on red, green and blue", [("#ffffff", "#ff0000"), ("#ffffff", "#008000"), ("#ffffff", "#0000ff")]),
+    ("red and green text on white", [("#ff0000", "#ffffff"), ("#008000", "#ffffff")]),
+    ("#ff0000 red vs #cc0000 dark red on white?", [("#ff0000", "#ffffff"), ("#cc0000", "#ffffff")]),
+    ("My background is #fdf6e3. The logo uses #e63946 and #1d3557.",
+     [("#e63946", "#fdf6e3"), ("#1d3557", "#fdf6e3")]),
+    ("white vs navy", [("#ffffff", "#000080")]),
+])
+def test_a_list_next_to_an_x_on_y_shares_its_other_side(question, pairs):
+    assert [(f.values["text"], f.values["background"]) for f in measure(question)] == pairs
 
 
 def test_translucent_text_is_blended_over_the_background():
@@ -157,6 +194,19 @@ def test_distance_uses_the_poster_rule(question, metres):
     assert f"at least {min_font_size_pt(metres)} pt" in fact.statement and " mm" in fact.statement
 
 
+@pytest.mark.parametrize(("question", "metres"), [
+    ("Visitors will stand about 1 m from the board; is 18 pt body text enough?", 1.0),
+    ("People sit 4 m from the screen", 4.0),
+])
+def test_where_people_stand_is_a_distance(question, metres):
+    assert only(question, "text_size").values["distance_m"] == metres
+
+
+@pytest.mark.parametrize("question", ["The stand is 2 m", "The stand is 2 m wide", "read from 0.5 cm"])
+def test_not_a_reading_distance(question):
+    assert [f for f in measure(question) if f.kind == "text_size"] == []
+
+
 def test_asking_about_text_size_uses_the_given_distance():
     fact = only("What font size should the body text be?", "text_size", viewing_distance_m=1.5)
     assert fact.values["min_font_size_pt"] == min_font_size_pt(1.5) and fact.values["assumed"] is True
@@ -207,6 +257,83 @@ def test_resolution_verdicts_follow_the_poster_check():
     assert "enough even for close viewing" in only("3000 px across 10 in", "resolution").statement
 
 
+@pytest.mark.parametrize(("question", "statement"), [
+    ("How big is one typographic point in millimetres?", "1 pt = 0.353 mm = 0.0139 in = 1.33 px at 96 px/in."),
+    ("how many millimetres in an inch?", "1 in = 25.4 mm = 72 pt = 96 px at 96 px/in."),
+    ("How many points in an inch?", "1 in = 25.4 mm = 72 pt = 96 px at 96 px/in."),
+    ("what is a pica in points?", "1 pc = 4.23 mm = 0.167 in = 12 pt = 16 px at 96 px/in."),
+    ("how many picas in an inch", "1 in = 25.4 mm = 72 pt = 6 pc = 96 px at 96 px/in."),
+    ("how many cm is a pica", "1 pc = 4.23 mm = 0.423 cm = 0.167 in = 12 pt = 16 px at 96 px/in."),
+    ("Convert points to millimetres please.", "1 pt = 0.353 mm = 0.0139 in = 1.33 px at 96 px/in."),
+    ("pt to px conversion", "1 pt = 0.353 mm = 0.0139 in = 1.33 px at 96 px/in."),
+    ("What is 12 points in mm?", "12 pt = 4.23 mm = 0.167 in = 16 px at 96 px/in."),
+    ("What is 0.25 pt in mm for a hairline rule?", "0.25 pt = 0.0882 mm = 0.00347 in = 0.333 px at 96 px/in."),
+    ("My margins are 15 mm; how many inches is that?", "15 mm = 0.591 in = 42.52 pt = 56.69 px at 96 px/in."),
+    ("Convert 2 picas to cm", "2 pc = 8.47 mm = 0.847 cm = 0.333 in = 24 pt = 32 px at 96 px/in."),
+])
+def test_conversions_asked_for(question, statement):
+    assert only(question, "conversion").statement == statement
+
+
+@pytest.mark.parametrize("question", [
+    "I want to make a point about colour in the headline.", "He made a point to me about margins.",
+    "How many pixels per inch do I need for print?", "how big is a pica", "Is one point of difference noticeable?",
+    "Make a point in the intro about pixels.", "The sign will be mounted 60 in high on the wall, what size for A1?",
+    "Should my trim be 3 mm inside an A4 page?", "a 12 points plan", "3 points to consider",
+])
+def test_no_conversion_unless_asked(question):
+    assert [f for f in measure(question) if f.kind == "conversion"] == []
+
+
+@pytest.mark.parametrize(("question", "statement", "pixels"), [
+    ("How many pixels do I need for a photo printed at 10 × 8 inches at 300 ppi?",
+     "10 × 8 in at 300 ppi needs 3000 × 2400 px.", (3000, 2400)),
+    ("What resolution for an A3 poster at 150 dpi?", "A3 at 150 dpi needs 1754 × 2480 px.", (1754, 2480)),
+    ("How many pixels for an 18 x 24 poster at 200 dpi?", "18 × 24 in at 200 dpi needs 3600 × 4800 px.",
+     (3600, 4800)),
+    ("Print 60 x 90 cm at 100 pixels per inch", "60 × 90 cm at 100 ppi needs 2362 × 3543 px.", (2362, 3543)),
+    ("A 2 m wide banner at 100 dpi?", "2 m at 100 dpi needs 7874 px across.", (7874,)),
+    ("At 300 dpi, is my A4 flyer OK?", "A4 at 300 dpi needs 2480 × 3508 px.", (2480, 3508)),
+])
+def test_pixels_needed_for_a_print_size_at_a_resolution(question, statement, pixels):
+    fact = only(question, "resolution")
+    assert fact.statement == statement
+    assert tuple(fact.values[k] for k in ("pixels_x", "pixels_y") if k in fact.values) == pixels
+
+
+def test_a_written_size_a_resolution_fact_states_gets_no_fact_of_its_own():
+    assert [f.kind for f in measure("How many pixels for an 18 x 24 poster at 200 dpi?")] == ["resolution"]
+    assert [f.kind for f in measure("a 1080 x 1920 photo on a 24 x 36 inch poster")] == ["resolution"]
+    assert [f.kind for f in measure("A3 at 150 dpi")] == ["paper_size", "resolution"]  # the paper fact names it
+
+
+@pytest.mark.parametrize(("value", "places", "shown"), [
+    (4.2333, 2, "4.23"), (0.352777, 2, "0.353"), (0.0138888, 3, "0.0139"), (16.0, 2, "16"), (53.33, 0, "53"),
+    (1234567.891, 2, "1234570"), (123456.789, 2, "123457"), (0.125, 3, "0.125"), (21.0, 2, "21"),
+])
+def test_numbers_keep_3_to_6_significant_digits(value, places, shown):
+    from posterchat.facts.scan import fmt
+    assert fmt(value, places) == shown
+
+
+def assert_sensible(fact: Fact) -> None:
+    """Every number in the fact is positive, with at most 6 significant digits."""
+    for number in re.findall(r"(?<![\w#.])\d+(?:\.\d+)?", fact.statement):
+        digits = number.replace(".", "").lstrip("0")
+        assert float(number) > 0 and len(digits if "." in number else digits.rstrip("0")) <= 6, fact.statement
+    assert all(v > 0 for v in fact.values.values() if isinstance(v, float)), fact.values
+
+
+@pytest.mark.parametrize("question", [
+    "9999999 mm", "0.0001 px", "1000000 px across 1 mm", "9999999 x 9999999 px at A4", "A0 at 20000 dpi",
+    "30000.0001 pt in mm", "from 0.0001 ft", "0.0001 x 0.0001 cm", "0.5 px across 1,000,000 mm", "A0 at 0.5 dpi",
+    "9999999 in to mm", "3000.0001 dpi, 12 pt",
+])
+def test_no_absurd_numbers(question):
+    for fact in measure(question):
+        assert_sensible(fact)
+
+
 # --- precision and robustness --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("question", [
@@ -226,13 +353,16 @@ def test_questions_without_facts(question):
 def _hostile() -> list[str]:
     rng = random.Random(20240601)
     parts = ["#", "#fff", "rgb(", ")", "hsl(1,2%,3%)", "white", "on", "A4", "x", "×", "12", "pt", "px", "in", "m",
-             "from", "away", ",", ".", "3000", "dpi", "\x00", "😀", "\ud800", "1,000", "0", "-", " ", "by", "ft"]
+             "from", "away", ",", ".", "3000", "dpi", "\x00", "😀", "\ud800", "1,000", "0", "-", " ", "by", "ft",
+             "0.0001", "9999999", "a pica in points", "how many mm in an inch", "grey", "(", "wide", "ppi", "vs"]
     fuzz = ["".join(rng.choice(parts) + rng.choice(["", " "]) for _ in range(rng.randint(1, 60))) for _ in range(300)]
     return fuzz + [
         "\x00" * 10_000, "😀" * 10_000, "x" * 10_000, "9" * 10_000, "#" * 10_000, "rgb(" * 3000, "1 x " * 2500,
         "white on black " * 700, "A4 " * 3000, "from 3 m " * 1000, "3000 px on 5 cm " * 600, "1,000,000" * 1000,
         "rgb(1e999, 0, 0) on white", "rgb(300, -5, 1000) on white", "0 x 0 px on A4", "from 0 m", "from 1e9 m",
-        "9999999 x 9999999 px at A4", "0.0001 px", "hsl(none none none) on #fff", "".join(map(chr, range(0, 3000))),
+        "#fff white " * 1000, "grey #959595 " * 1000, "how many mm in an inch " * 500, "A4 at 300 dpi " * 800,
+        "(white) #fff (" * 1000, "9999999 x 9999999 px at A4", "0.0001 px", "hsl(none none none) on #fff",
+        "".join(map(chr, range(0, 3000))),
     ]
 
 
@@ -241,6 +371,8 @@ def test_hostile_input_never_raises():
         facts = measure(question)
         assert isinstance(facts, list) and len(facts) <= MAX_FACTS
         assert all(isinstance(f, Fact) for f in facts)
+        for fact in facts:
+            assert_sensible(fact)
 
 
 def test_bad_arguments_get_clear_errors():

@@ -16,6 +16,7 @@ from .common import EXIT_USAGE, CliError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
+PROTOCOL = "posterchat.web.protocol:GuardedHttpTools"  # a string, so every worker process imports it
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -27,9 +28,19 @@ def serve_command(args: argparse.Namespace) -> int:
     uvicorn.run(
         "posterchat.web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,
-        log_config=uvicorn_log_config(settings.log_level),
+        log_config=uvicorn_log_config(settings.log_level), **connection_options(settings),
     )
     return 0
+
+
+def connection_options(settings: Settings) -> dict:
+    """uvicorn's protocol, limits and timeouts, and whose X-Forwarded-For to trust (nobody's unless configured)."""
+    return {
+        "http": PROTOCOL, "limit_concurrency": settings.limit_concurrency,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": ",".join(settings.forwarded_allow_ips) or None,
+    }
 
 
 def _require_keys(host: str, settings: Settings) -> Settings:

@@ -43,8 +43,8 @@ class ChatTurn:
         self._service = service
         self._policy = policy
         self._spent = Usage()  # earlier tool rounds
-        guarded = service.settings.grounding
-        self._filter = SentenceFilter(Guard(grounding.facts, grounding.problems)) if guarded else None
+        # only an answer with something measured or sourced to stand by is held back a sentence at a time
+        self._filter = SentenceFilter(Guard(grounding.facts, grounding.problems)) if grounding else None
         self.turn = service.turn(service.router.route(chat.model), request, policy)
 
     @property

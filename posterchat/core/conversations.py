@@ -41,13 +41,14 @@ class ConversationChat:
         self.service = service
         self.store = store
 
-    async def begin(self, owner: str, body: ChatRequest) -> Exchange:
-        """Load what the turn needs and prepare it; nothing is stored yet."""
+    async def begin(self, owner: str, body: ChatRequest, *, stored_preferences: bool = True) -> Exchange:
+        """Load what the turn needs and prepare it; nothing is stored yet. Without `stored_preferences` the owner's
+        saved preferences stay out of the turn (a caller that must not learn them)."""
         if body.conversation_history is not None and body.conversation_id is not None:
             raise InvalidInput("send either conversation_id or conversation_history, not both")
         if body.regenerate and body.conversation_id is None:
             raise InvalidInput("regenerate needs the conversation_id of a stored conversation")
-        prefs = await self.store.read(preferences.load, self.store, owner)
+        prefs = await self.store.read(preferences.load, self.store, owner) if stored_preferences else None
         sent = body.poster.model_dump(mode="json") if body.poster else None
         where = {"owner": owner, "poster": sent, "include_history": body.include_history}
         if body.conversation_id is None:

@@ -40,7 +40,7 @@ _NUMBER = r"(\d+(?:\.\d+)?(?:\s+\d+/\d+)?|\d+/\d+)"
 _UNIT = r"(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|in(?:ch(?:es)?)?\b|\")"
 RESTATED = re.compile(rf"{_NUMBER}\s*{_UNIT}\s*\(\s*(?:about\s+|approx(?:imately|\.)?\s+|~\s*)?{_NUMBER}\s*{_UNIT}",
                       re.IGNORECASE)
-MAX_HELD = 160  # characters held back waiting for a sentence to end
+MAX_HELD = 80  # characters held back waiting for a sentence to end; then the text so far is judged and goes on
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -178,7 +178,8 @@ class SentenceFilter:
         separators = SENTENCE_END.findall(self.pending)
         if len(parts) == 1 and len(self.pending) > MAX_HELD and " " in self.pending.rstrip():
             # a run-on without an end (a list, a long clause) goes on in pieces, so the answer keeps streaming
-            cut = self.pending.rstrip().rindex(" ")
+            head = self.pending.rstrip()
+            cut = head.rindex(", ") + 1 if ", " in head[MAX_HELD // 2:] else head.rindex(" ")
             parts, separators = [self.pending[:cut], self.pending[cut + 1:]], [" "]
         if len(parts) == 1:
             return ""

@@ -52,7 +52,7 @@ class PriceTable:
 
     def __init__(self, prices: dict[str, Price]):
         self.prices = prices
-        self._warned: set[str] = set()
+        self._warned = False
         self.find = lru_cache(maxsize=1024)(self._find)  # on every answer; a prices file holds dozens of prefixes
 
     def _find(self, model: str) -> Price | None:
@@ -63,13 +63,14 @@ class PriceTable:
         return self.prices[max(prefixes, key=len)] if prefixes else None
 
     def cost(self, model: str, usage: Usage, *, local: bool = False) -> float:
-        """What `usage` of `model` costs in USD; unpriced models cost nothing (and are reported once)."""
+        """What `usage` of `model` costs in USD; unpriced models cost nothing (reported once, for the first: callers
+        choose model names, so a line per name would let them fill the log)."""
         price = self.find(model)
         if price is None:
-            if not local and model not in self._warned:
-                self._warned.add(model)
-                log.warning("no price for model %r; its usage is recorded at no cost (see POSTERCHAT_PRICES_FILE)",
-                            model)
+            if not local and not self._warned:
+                self._warned = True
+                log.warning("no price for model %r (nor, from now on, for others not reported); their usage is "
+                            "recorded at no cost (see POSTERCHAT_PRICES_FILE)", model[:200])
             return 0.0
         return (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / PER_TOKENS
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
@@ -61,11 +62,23 @@ _ROLE_AFTER = re.compile(rf"\s*-?\s*(?:colou?r(?:ed)?\s+)?(?:(?P<text>{_TEXT_WOR
 _ROLE_BEFORE = re.compile(
     rf"\b(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))(?:[\s-]+colou?r)?\s*(?:(?:of|is|=|:|in|as|to)\s*)?"
     r"(?:(?:a|an|the)\s+)?$", re.I)
-_STRONG_LINK = re.compile(r"\b(?:on|onto|against|over|atop|behind|under|beneath|underneath|vs|versus)\b", re.I)
-# A list joins two colours only with nothing else between them but role words: "red and green", "white text, navy".
+_STRONG_LINK = re.compile(r"\b(?:on|onto|against|over|atop|behind|under|beneath|underneath)\b", re.I)
+# A list joins two colours only with nothing else between them but role words: "red and green", "white text, navy";
+# "vs" too, so that "red vs dark red on white" compares each on white.
 _WEAK_GAP = re.compile(
-    rf"\s*(?:(?:{_TEXT_WORDS}|{_BG_WORDS})\s*)?(?:,|/|&|and|with|, and)\s*(?:(?:a|an|the)\s+)?", re.I)
+    rf"\s*(?:(?:{_TEXT_WORDS}|{_BG_WORDS})\s*)?(?:,|/|&|and|with|, and|vs\.?|versus)\s*(?:(?:a|an|the)\s+)?", re.I)
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)")
+# A colour word written right before or after a value describes it ("#959595 grey", "dark blue (#1d3557)"): the value
+# is the colour, the words its label. Modifiers and common colour words that are not CSS names count only there.
+_MODIFIERS = r"light|dark|pale|mid|middle|medium|deep|bright|soft|warm|cool|muted|dusty|pastel|neutral|vivid|off"
+_LABEL_WORDS = re.compile(
+    r"\b(?:amber|burgundy|charcoal|cobalt|cream|emerald|graphite|jade|lilac|mauve|mint|mustard|ochre|peach|rust|"
+    r"sage|scarlet|slate|taupe)\b", re.I)
+_GAP_AFTER_VALUE = re.compile(r"[ \t]*(?:[-\u2013][ \t]*|(?P<paren>\()[ \t]*)?")
+_MODIFIERS_AFTER = re.compile(rf"(?:(?:{_MODIFIERS})[ \t-]+)+", re.I)
+_GAP_BEFORE_VALUE = re.compile(r"[ \t]*(?:-|(?P<paren>\())?[ \t]*")
+_MODIFIERS_BEFORE = re.compile(rf"(?:(?:{_MODIFIERS})[ \t-]+)+$", re.I)
+_CLOSE = re.compile(r"[ \t]*\)")
 _LINK_WORD = re.compile(r"on|onto|against|over|atop|behind|under|beneath|underneath|vs|versus|and|with|or", re.I)
 _BEHIND = re.compile(r"\b(?:behind|under|beneath|underneath)\b", re.I)
 
@@ -85,7 +98,7 @@ class _Mention:
 
 
 def _names(text: str) -> list[_Mention]:
-    """CSS colour names as whole words; 'dark slate grey' and 'blue-violet' count as one name (the longest)."""
+    """CSS colour names as whole words, used as colours or not; 'dark slate grey' and 'blue-violet' count as one."""
     words = list(_WORD.finditer(text))
     found, i = [], 0
     while i < len(words):
@@ -103,7 +116,7 @@ def _names(text: str) -> list[_Mention]:
         start, end = words[i].start(), words[last].end()
         found.append(_Mention(start, end, name, True, name in AMBIGUOUS, written=text[start:end].lower()))
         i = last + 1
-    return [m for m in found if _is_colour_word(text, m)]
+    return found
 
 
 def _is_colour_word(text: str, m: _Mention) -> bool:
@@ -120,12 +133,51 @@ def _role(text: str, m: _Mention) -> str | None:
     return None if hit is None else "text" if hit.group("text") else "bg"
 
 
+def _chain(text: str, words: list[_Mention], i: int, step: int) -> int:
+    """The index of the last colour word joined to words[i] by a space or hyphen, walking by `step` (±1)."""
+    while 0 <= i + step < len(words):
+        a, b = (words[i], words[i + step]) if step > 0 else (words[i + step], words[i])
+        if text[a.end:b.start] not in (" ", "-"):
+            break
+        i += step
+    return i
+
+
+def _described(text: str, value: _Mention, words: list[_Mention], starts: list[int], taken: set[int]) -> _Mention:
+    """The value with the colour words right before or after it ("grey #959595", "#fff (white)") as its label."""
+    k = bisect_left(starts, value.start)
+    before = k > 0 and _GAP_BEFORE_VALUE.fullmatch(text, words[k - 1].end, value.start)
+    after = k < len(words) and _GAP_AFTER_VALUE.match(text, value.end)
+    modifiers = after and _MODIFIERS_AFTER.match(text, after.end())
+    if before and k - 1 not in taken:
+        first, last, paren = _chain(text, words, k - 1, -1), k - 1, before.group("paren")
+    elif after and words[k].start in (after.end(), modifiers and modifiers.end()):
+        first, last, paren = k, _chain(text, words, k, 1), after.group("paren")
+    else:
+        return value
+    if taken & set(range(first, last + 1)):
+        return value
+    taken |= set(range(first, last + 1))
+    lo = value.end if first >= k else max(0, words[first].start - 30)
+    modifiers = _MODIFIERS_BEFORE.search(text, lo, words[first].start)
+    label_start = modifiers.start() if modifiers else words[first].start
+    end = max(words[last].end, value.end)
+    closing = _CLOSE.match(text, end) if paren else None
+    return replace(value, start=min(label_start, value.start), end=closing.end() if closing else end,
+                   ambiguous=False, written=" ".join(text[label_start:words[last].end].lower().split()))
+
+
 def _mentions(text: str) -> list[_Mention]:
     """Every colour in order of appearance, with the role its words give it; overlaps are dropped."""
     syntax = [_Mention(h.start(), h.end(), h.group(), False, bool(_NUMBER_LIKE.fullmatch(h.group())))
               for r in (_HEX, _FUNCTION) for h in r.finditer(text)]
+    labels = [_Mention(m.start(), m.end(), m.group(), True, role="label") for m in _LABEL_WORDS.finditer(text)]
+    words = sorted(_names(text) + labels, key=lambda m: m.start)
+    starts, taken = [w.start for w in words], set()
+    syntax = [_described(text, m, words, starts, taken) for m in sorted(syntax, key=lambda m: m.start)]
+    free = [w for k, w in enumerate(words) if k not in taken and w.role != "label" and _is_colour_word(text, w)]
     ordered, end = [], -1
-    for m in sorted(syntax + _names(text), key=lambda m: m.start):
+    for m in sorted(syntax + free, key=lambda m: m.start):
         if m.start >= end:
             ordered.append(replace(m, role=_role(text, m)))
             end = m.end
@@ -167,11 +219,37 @@ def _ordered(text: str, a: _Mention, b: _Mention) -> tuple[_Mention, _Mention]:
 
 
 def _pairs(text: str, mentions: list[_Mention]) -> list[tuple[_Mention, _Mention]]:
-    """Neighbouring colours that pair up, as (text, background); a list never pairs a colour already in an "X on Y"."""
-    links = [(a, b, _link(text, a, b)) for a, b in pairwise(mentions)]
-    paired = {id(m) for a, b, link in links if link == "strong" for m in (a, b)}
-    return [_ordered(text, a, b) for a, b, link in links
-            if link == "strong" or (link == "weak" and id(a) not in paired and id(b) not in paired)]
+    """Colours that pair up, as (text, background): each "X on Y", and lists (see _list_pairs)."""
+    links = [_link(text, a, b) for a, b in pairwise(mentions)]
+    strong = [_ordered(text, a, b) for (a, b), link in zip(pairwise(mentions), links, strict=True) if link == "strong"]
+    partner = {id(m): (side, fg if m is bg else bg) for fg, bg in strong for side, m in enumerate((fg, bg))}
+    pairs, run = list(strong), mentions[:1]
+    for b, link in zip(mentions[1:], links, strict=True):
+        if link != "weak":
+            pairs += _list_pairs(text, run, partner)
+            run = []
+        run.append(b)
+    pairs += _list_pairs(text, run, partner)
+    return sorted(pairs, key=lambda p: min(p[0].start, p[1].start))
+
+
+def _list_pairs(text: str, run: list[_Mention], partner: dict) -> list[tuple[_Mention, _Mention]]:
+    """A list's pairs: each member on the other side of an anchor, else neighbouring members paired."""
+    # The anchor is a member in an "X on Y" ("black, #555 and #999 text on white": each on white), or else the only
+    # member with a role ("background #eee, then #333 and #666": each on #eee).
+    roles = [m for m in run if m.role]
+    if not any(id(m) in partner for m in run) and len(roles) == 1 and len(run) > 2:
+        partner = {id(roles[0]): (1 if roles[0].role == "text" else 0, None)}  # the others take the other side
+    anchors = [m for m in run if id(m) in partner]
+    if not anchors:
+        return [_ordered(text, a, b) for a, b in pairwise(run)]
+    pairs = []
+    for m in (m for m in run if id(m) not in partner):
+        anchor = min(anchors, key=lambda a: abs(a.start - m.start))
+        side, other = partner[id(anchor)]
+        other = other or anchor
+        pairs.append((m, other) if side == 0 else (other, m))
+    return pairs
 
 
 def _parsed(mentions: list[_Mention]) -> list[_Mention]:
@@ -220,7 +298,7 @@ def _verdict(level: str, ratio: float, prefix: str) -> str:
 def _label(m: _Mention) -> tuple[str, str]:
     """How the colour is written in the statement, and its hex."""
     hexed = m.colour.to_string(hex=True)
-    return (f"{m.written} ({hexed})" if m.named else hexed), hexed
+    return (f"{m.written} ({hexed})" if m.written else hexed), hexed
 
 
 def _fact(fg: _Mention, bg: _Mention) -> Fact:

@@ -16,7 +16,11 @@ MM_PER = {
 # ("12 in wide", "24 in x 36 in"), never in "set 12 in Helvetica".
 _IN = (r'inch(?:es)?|in(?=\s*$|\s*[^\sa-z0-9]|\s+(?:wide|tall|high|long|across|poster|print|sheet|paper|frame|canvas|'
        r'banner|format|size|landscape|portrait|photo|image|x|by|and|or|at)\b)|["″]')
+# Words for the units a length can be converted to; "points" counts as the unit before them ("12 points in mm").
+_TARGET_WORDS = (r"mm|millimet(?:re|er)s?|cm|centimet(?:re|er)s?|inch(?:es)?|pts?|points?|pc|picas?|px|pixels?|"
+                r"ft|feet|foot")
 _UNITS = {
+    "dpi": r"dpi|ppi|(?:pixels?|px|dots)[ \t]*(?:per|/)[ \t]*(?:inch|in)\b",
     "mm": r"mm|millimet(?:re|er)s?",
     "cm": r"cm|centimet(?:re|er)s?",
     "m": r"m|met(?:re|er)s?",
@@ -24,9 +28,13 @@ _UNITS = {
     "ft": r"ft|feet|foot",
     "px": r"px|pixels?",
     "pc": r"pc|picas?",
-    "pt": r"pts?|points?(?=[\s-]+(?:type|text|font|size|body|headlines?|lettering|letters|copy|captions?)\b)",
-    "dpi": r"dpi|ppi",
+    "pt": r"pts?|points?(?=[\s-]+(?:type|text|font|size|body|headlines?|lettering|letters|copy|captions?)\b|"
+          rf"\s+(?:in|to|into|as|equals?|=)\s+(?:{_TARGET_WORDS})\b|\s*(?:is|are|=)\s+how\b)",
 }
+# What a written quantity may be, so that no fact shows an absurd number: lengths from 1 µm to 1 km, pixel counts
+# up to a million, resolutions from 1 to 20,000 ppi.
+_BOUNDS = {"px": (0.01, 1e6), "dpi": (1.0, 20_000.0)}
+_MM_BOUNDS = (0.001, 1e6)
 _UNIT = "|".join(f"(?P<{name}>{pattern})" for name, pattern in _UNITS.items())
 _DIM_UNIT = "|".join(_UNITS[name] for name in ("mm", "cm", "m", "in", "ft", "px"))
 _START = r"(?<![\w.,#/-])"
@@ -66,6 +74,12 @@ def unit_name(written: str) -> str:
     return next(name for name, pattern in _UNIT_OF if pattern.fullmatch(written))
 
 
+def plausible(value: float, unit: str) -> bool:
+    """Whether a written amount is one a design question could mean (see _BOUNDS)."""
+    low, high = (_MM_BOUNDS[0] / MM_PER[unit], _MM_BOUNDS[1] / MM_PER[unit]) if unit in MM_PER else _BOUNDS[unit]
+    return finite_positive(value) and low <= value <= high
+
+
 def quantities(text: str) -> list[Quantity]:
     """Every single quantity with a unit, in order."""
     found = []
@@ -74,7 +88,7 @@ def quantities(text: str) -> list[Quantity]:
         if m.group(unit) in ('"', "″") and text[m.start() - 1:m.start()] in ('"', "“"):
             continue  # a quoted number, not inches
         value = to_number(m.group("num"))
-        if finite_positive(value):
+        if plausible(value, unit):
             found.append(Quantity(m.start(), m.end(), value, unit))
     return found
 
@@ -84,9 +98,9 @@ def sizes(text: str) -> list[Size]:
     found = []
     for m in _SIZE.finditer(text):
         written = m.group("ub") or m.group("ua")
-        a, b = to_number(m.group("a")), to_number(m.group("b"))
-        if finite_positive(a, b):
-            found.append(Size(m.start(), m.end(), a, b, written and unit_name(written)))
+        a, b, unit = to_number(m.group("a")), to_number(m.group("b")), written and unit_name(written)
+        if plausible(a, unit or "px") and plausible(b, unit or "px"):
+            found.append(Size(m.start(), m.end(), a, b, unit))
     return found
 
 

@@ -19,14 +19,15 @@ def _found(question: str, viewing_distance_m: float) -> list[Found]:
     found = contrast_facts(question, MAX_FACTS)
     size_list = sizes(question)
     papers = named_papers(question)
-    found += paper_facts(papers, size_list, MAX_FACTS)
     taken = covered([(s.start, s.end) for s in size_list] + [(s, e) for s, e, _ in papers])
     singles = [q for q in quantities(question) if taken.isdisjoint(range(q.start, q.end))]
     distances, used = distance_facts(question, singles, MAX_FACTS)
     singles = [q for q in singles if q.start not in used]
     resolutions, used = resolution_facts(question, papers, size_list, singles, MAX_FACTS)
+    # A written size that a resolution fact states needs no fact of its own; a named paper's fact gives its name.
+    found += paper_facts(papers, [s for s in size_list if s.start not in used], MAX_FACTS)
     singles = [q for q in singles if q.start not in used]
-    found += distances + resolutions + conversion_facts(singles)
+    found += distances + resolutions + conversion_facts(question, singles)
     if not distances:
         found += assumed_distance_fact(question, viewing_distance_m)
     return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..poster.geometry import MM_PER_INCH
 from .lengths import MM_PER, Size
 from .model import Fact, Found, first_distinct
-from .scan import fmt
+from .scan import fmt, rounded
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ COMMON_INCH_SIZES = frozenset({
     (30, 40), (36, 48), (40, 60),
 })
 
+MIN_SIDE_MM = 1.0  # a smaller "size" is no print, so it gets no paper-size fact
 _ISO = re.compile(r"(?<!\w)([abc](?:10|[0-9]))(?!\w)", re.I)
 # US names are everyday words ("a letter", "is it legal"), so they count only with "US"/"ANSI" before them or a
 # paper word after them.
@@ -104,7 +105,7 @@ def _same_as(width_mm: float, height_mm: float) -> list[str]:
 def size_fact(size: Size) -> Fact | None:
     """'18 × 24 in is 457.2 × 609.6 mm (same as Arch C).' for a physical size; None for pixels or no unit."""
     unit = size_unit(size)
-    if unit not in MM_PER:
+    if unit not in MM_PER or min(size.width, size.height) * MM_PER[unit] < MIN_SIDE_MM:
         return None
     a, b = sorted((size.width, size.height))
     w_mm, h_mm = a * MM_PER[unit], b * MM_PER[unit]
@@ -119,8 +120,8 @@ def size_fact(size: Size) -> Fact | None:
     same = _same_as(w_mm, h_mm)
     also = f" (the size of {', '.join(same)})" if same else ""
     return Fact(kind="paper_size", statement=f"{written} is {converted}{also}.", values={
-        "width_mm": round(w_mm, 2), "height_mm": round(h_mm, 2),
-        "width_in": round(w_in, 3), "height_in": round(h_in, 3),
+        "width_mm": rounded(w_mm, 2), "height_mm": rounded(h_mm, 2),
+        "width_in": rounded(w_in, 3), "height_in": rounded(h_in, 3),
     })
 
 

@@ -17,9 +17,17 @@ def to_number(text: str) -> float:
     return float(text.replace(",", "") if _THOUSANDS.fullmatch(text) else text.replace(",", "."))
 
 
+def rounded(value: float, places: int = 2) -> float:
+    """`value` to `places` decimals, with at least 3 significant digits below 1 and at most 6 in all."""
+    if not math.isfinite(value) or value == 0:
+        return value
+    magnitude = math.floor(math.log10(abs(value)))
+    return round(value, min(max(places, 2 - magnitude) if magnitude < 0 else places, 5 - magnitude, 8))
+
+
 def fmt(value: float, places: int = 2) -> str:
-    """A number rounded to `places` decimals without trailing zeros: 4.2333 → '4.23', 16.0 → '16'."""
-    text = f"{value:.{places}f}"
+    """A number as rounded() gives it, without trailing zeros: 4.2333 → '4.23', 0.013889 → '0.0139', 16.0 → '16'."""
+    text = f"{rounded(value, places):.8f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

@@ -11,16 +11,18 @@ from ..poster.schema import CheckOptions
 from ..poster.typography import X_HEIGHT_EM, min_font_size_pt
 from .lengths import Quantity
 from .model import Fact, Found
-from .scan import clause_before, fmt
+from .scan import clause_before, fmt, rounded
 
 # Cap height of typical Latin text faces, in em: Helvetica 718 and Times 662 units per 1000 (their Adobe AFM metrics).
 CAP_HEIGHT_EM = 0.7
 METRES_PER = {"m": 1.0, "cm": 0.01, "ft": 0.3048}
+MIN_DISTANCE_M = 0.1  # nearer than this is not reading distance: "from 0.5 cm" is a misreading
 # A distance is a length in m, cm or ft with a viewing word before it in the same clause, or "away" after it, and no
 # size word after it ("a 2 m wide banner", "3 m across" are sizes).
 _CUE = re.compile(
     r"\b(?:from|away|distance|view(?:ed|ing|ers?)?|read(?:ing|able|ers?)?|legible|seen|see|room|hall(?:way)?|"
-    r"corridor|street|road|passing|passers?-?by|walk(?:ing|s)?)\b", re.I)
+    r"corridor|street|road|passing|passers?-?by|walk(?:ing|s)?|standing|sitting|seated)\b"
+    r"|\b(?:stand|sit)s?(?=\s+(?:about|around|roughly|some|approximately|at|within|up\s+to)\b|\s*$)", re.I)
 _AWAY = re.compile(r"\s*(?:away|off)\b", re.I)
 _SIZE_AFTER = re.compile(
     r"\s*(?:[x×*²]|(?:wide|tall|high|long|height|width|length|across|deep|banners?|posters?|signs?|boards?|walls?|"
@@ -34,7 +36,9 @@ _ASKS_SIZE = re.compile(
 
 
 def allowed_distance(metres: float) -> bool:
-    """Whether the poster checks accept this viewing distance (CheckOptions: above 0, at most 1000 m)."""
+    """Whether a reader could stand there (MIN_DISTANCE_M) and the poster checks accept it (CheckOptions: ≤ 1000 m)."""
+    if not metres >= MIN_DISTANCE_M:
+        return False
     try:
         CheckOptions(viewing_distance_m=metres)
     except ValidationError:
@@ -50,8 +54,8 @@ def text_size_fact(metres: float, written: str, *, assumed: bool = False) -> Fac
         f"Read from {written}, text needs to be at least {points} pt "
         f"(x-height about {x_height:.1f} mm, cap height about {cap_height:.1f} mm)."
     ), values={
-        "distance_m": round(metres, 4), "min_font_size_pt": points,
-        "x_height_mm": round(x_height, 2), "cap_height_mm": round(cap_height, 2), "assumed": assumed,
+        "distance_m": rounded(metres, 4), "min_font_size_pt": points,
+        "x_height_mm": rounded(x_height, 2), "cap_height_mm": rounded(cap_height, 2), "assumed": assumed,
     })
 
 

@@ -7,20 +7,27 @@ from collections.abc import Sequence
 
 from .model import Entry
 
-# Column weights for bm25(): a word in the title or keywords says more about an entry than one in its text.
-WEIGHTS = (4.0, 3.0, 1.0)  # title, keywords, text
+# Column weights for bm25(), chosen by measurement on 185 questions (the tests' table and 50 more, see below):
+# the keywords, written as the ways people ask for an entry, say most; a word in the text is often incidental
+# (the PDF/X entry mentions bleed and form fields), so it counts under a third of a keyword. The ratio matters
+# little (from 1:1:1 to 8:6:1, top-1 stayed between 158 and 167 of 185) and the scale more: larger weights
+# raise every score, so more wrong and off-topic entries pass the bar at which /chat quotes one (9.0).
+WEIGHTS = (1.5, 2.0, 0.6)  # title, keywords, text
 
 # bm25() in FTS5 returns negative numbers, lower is better; relevance here is -bm25, higher is better.
-# Cut-off, measured with WEIGHTS above as the relevance of the entry a question should find:
-#   - the 67 questions in tests/test_knowledge.py: weakest 7.4, median 16;
-#   - 44 more questions written as a check and not tuned for (not in the tests): 43 found in the top 3,
-#     weakest 9.1, median 14;
+# Measured with WEIGHTS and STOP_WORDS above, 239 entries, as the relevance of the entry a question should find:
+#   - the 135 questions in tests/test_knowledge.py: all in the top 3, weakest 6.1, median 14.8;
+#   - 50 longer, chattier questions used while choosing WEIGHTS and STOP_WORDS (not in the tests):
+#     47 in the top 3, weakest 7.5, median 12.7;
+#   - 64 questions written before any ranking change and never tuned for (not in the tests): 61 in the top 3,
+#     52 first, weakest 6.5, median 14.4;
 #   - greetings and thanks ("hello", "thanks!") have no words left after STOP_WORDS, so nothing is searched;
-#   - off-topic sentences that share one design word ("what's the stock price of apple?" -> Apple HIG,
-#     "what is the capital of France?" -> all caps) score 3.8 to 9.2, median 7.1: bm25 alone cannot tell
-#     them apart from real questions, so the cut-off does not try to.
-# 6.0 keeps a margin of about 20% under the weakest real question, and drops weak tail matches and the
-# weakest incidental ones. Callers wanting only strong matches (e.g. to quote one) can use a higher bar.
+#   - of 70 off-topic questions (small talk, unrelated facts), 30 share a word with some entry at 6.2 to 8.7,
+#     median 7.1 ("who is the president of the United States?" -> focus and selected states): bm25 alone
+#     cannot tell them apart from real questions, so the cut-off does not try to; none reaches 9.
+# 6.0 drops weak tail matches and the weakest incidental ones. Callers wanting only strong matches (e.g. to
+# quote one) use a higher bar: /chat quotes at 9.0, which 40 held-out off-topic questions never reached (one
+# did with the old weights (4, 3, 1), two once the new entries were added).
 MIN_RELEVANCE = 6.0
 
 # At most this many distinct words go into a query; the rest of a very long input is ignored.
@@ -28,14 +35,17 @@ MAX_TERMS = 32
 # Only the start of a very long input is read.
 MAX_CHARS = 2000
 
-# Words that carry no meaning for retrieval: function words, question words and chat filler.
+# Words that carry no meaning for retrieval: function words, question words, chat filler, and verbs and nouns
+# that fit any design question ("before sending it to the printer", "my design") but, being rare in the
+# entries, outweighed the subject ("bleed") and ranked whichever entry happened to use them.
+# "much" is kept: "how much bleed" asks for an amount, and the entries on amounts say "how much".
 STOP_WORDS = frozenset(
     """
     a about above after again against all am an and any anyone anything are aren as at be because been before
     being below between both but by can cannot could couldn did didn do does doesn doing don down during each
     either else ever every few for from further get gets getting give go going got had has have having he her
     here hers herself him himself his how however i if in into is isn it its itself just let like ll m me might
-    mine more most much must my myself need needs no nor not now of off on once only or other our ours
+    mine more most must my myself need needs no nor not now of off on once only or other our ours
     ourselves out over own please re really s same shall she should so some something such t than that the
     their theirs them themselves then there these they this those through thing things to too under until up
     use used using ve very via was wasn way we were weren what whats when where whether which while who
@@ -44,6 +54,10 @@ STOP_WORDS = frozenset(
     good great nice cool awesome fine morning afternoon evening night today day help helping tell know
     want wanted wants wondering wonder question questions ask asking anybody somebody someone maybe also
     best right correct proper usually typically generally actually kind sort lot lots bit pls plz hmm
+    people well bad last tomorrow yesterday
+    send sending sent add adding added make makes making made look looks looking mean means said say says
+    leave feel feels try tried put puts see seem seems happen happens work works done come comes take takes
+    design designs designing designed designer
     """.split()
 )
 
@@ -64,7 +78,7 @@ def query_terms(question: str) -> list[str]:
     """The distinct meaningful words of a question, in order, at most MAX_TERMS."""
     terms: list[str] = []
     for word in _WORD.findall(normalise(question[:MAX_CHARS])):
-        if word not in STOP_WORDS and word not in terms:
+        if len(word) > 1 and word not in STOP_WORDS and word not in terms:  # a lone digit matches every number
             terms.append(word)
             if len(terms) == MAX_TERMS:
                 break

@@ -17,6 +17,8 @@ Topic = Literal[
     "typography",
     "colour",
     "file-formats",
+    "accessibility",
+    "print-production",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 

@@ -44,6 +44,8 @@
   }
 
   const base = resolveBase();
+  // A page opened from a file has the origin `null`, which the server lets chat only with the history the page keeps.
+  const stateless = window.location.protocol === "file:";
 
   function fallbackMessage(status) {
     if (STATUS_MESSAGES[status]) return STATUS_MESSAGES[status];
@@ -160,6 +162,7 @@
 
   pc.api = {
     base,
+    stateless,
     ApiError,
     streamChat,
     resetConversation: (id) => json("/chat/reset", { method: "POST", body: { conversation_id: id } }),

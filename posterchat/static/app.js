@@ -213,9 +213,23 @@
     if (!text || state.stream) return;
     ui.input.value = "";
     autosize();
+    const history = api.stateless ? clientHistory() : null;
     addMessage("user", text);
     scrollToBottom();
-    runChat(state.conversationId ? { message: text, conversation_id: state.conversationId } : { message: text });
+    if (history) runChat({ message: text, conversation_history: history });
+    else runChat(state.conversationId ? { message: text, conversation_id: state.conversationId } : { message: text });
+  }
+
+  // The conversation as the page keeps it (the spec's conversation_history): every question with its finished answer.
+  function clientHistory() {
+    const history = [];
+    state.messages.forEach((message, index) => {
+      const reply = state.messages[index + 1];
+      if (message.role === "user" && reply && reply.role === "assistant" && reply.state === "done") {
+        history.push({ role: "user", content: message.content }, { role: "assistant", content: reply.content });
+      }
+    });
+    return history;
   }
 
   // Streams one answer for `request` into a new assistant message.
@@ -446,6 +460,7 @@
   }
 
   async function loadConversations({ more = false } = {}) {
+    if (api.stateless) return;
     const offset = more ? state.listOffset : 0;
     const page = await api.listConversations(offset, PAGE_SIZE);
     const items = page.data.map(conversationItem);
@@ -491,6 +506,14 @@
     else if (event.target.closest(".open-conversation")) openConversation(item.dataset.conversationId);
   }
 
+  // Opened from a file: the server shows such pages no stored conversations, so the page keeps its own.
+  function keepHistoryInPage() {
+    document.getElementById("conversations-heading").hidden = true;
+    ui.conversationList.hidden = true;
+    ui.listEmpty.textContent = "Opened from a file: this conversation is kept in this page only and is not saved.";
+    ui.listEmpty.hidden = false;
+  }
+
   // ---- settings ----
 
   async function loadModels() {
@@ -498,7 +521,9 @@
     if (!data.length) return;
     const saved = storage.get("model");
     ui.model.replaceChildren(...data.map((model) => new Option(model.id, model.id)));
-    ui.model.value = data.some((model) => model.id === saved) ? saved : data[0].id;
+    // A model saved in the page's settings wins; else the server's default (GET /v1/models marks it).
+    const fallback = (data.find((model) => model.default) || data[0]).id;
+    ui.model.value = data.some((model) => model.id === saved) ? saved : fallback;
   }
 
   function restoreTemperature() {
@@ -648,7 +673,8 @@
     ui.regenerate = actionButton("regenerate", "Regenerate", "regenerate");
     ui.regenerate.id = "regenerate";
 
-    state.conversationId = storage.get("conversation");
+    state.conversationId = api.stateless ? null : storage.get("conversation");
+    if (api.stateless) keepHistoryInPage();
     preview.useConversation(state.conversationId);
     restoreTemperature();
     bindEvents();

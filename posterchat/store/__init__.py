@@ -1,4 +1,4 @@
-"""Persistent state: conversations, keys, usage, preferences, through SQLAlchemy."""
+"""Persistent state: conversations, keys, usage, preferences, responses, through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .conversations import ConversationStore, new_conversation_id
 from .db import make_engine, migrate, session_factory
 from .keys import KeyStore
 from .preferences import PreferenceStore
+from .responses import ResponseStore
 from .training import TrainingStore
 from .usage import UsageStore
 
@@ -31,6 +32,7 @@ class Store:
     training: TrainingStore
     keys: KeyStore
     usage: UsageStore
+    responses: ResponseStore
 
     def close(self) -> None:
         self.engine.dispose()
@@ -55,4 +57,5 @@ def open_store(url: str, *, run_migrations: bool = True) -> Store:
         migrate(engine)
     sessions = session_factory(engine)
     return Store(engine=engine, conversations=ConversationStore(sessions), preferences=PreferenceStore(sessions),
-                 training=TrainingStore(sessions), keys=KeyStore(sessions), usage=UsageStore(sessions))
+                 training=TrainingStore(sessions), keys=KeyStore(sessions), usage=UsageStore(sessions),
+                 responses=ResponseStore(sessions))

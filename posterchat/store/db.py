@@ -15,7 +15,7 @@ from ..errors import ConfigError
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 MIGRATION_LOCK_ID = 7_254_301  # PostgreSQL advisory lock, so instances starting together migrate one at a time
-SCHEMA_HEAD = "0001"  # the newest revision in migrations/versions (tests/test_store.py keeps them in step)
+SCHEMA_HEAD = "0003"  # the newest revision in migrations/versions (tests/test_store.py keeps them in step)
 
 
 def make_engine(url: str) -> Engine:

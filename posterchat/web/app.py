@@ -20,9 +20,12 @@ from . import errors, openapi
 from .middleware.bodylimit import BodyLimit
 from .middleware.cors import Cors
 from .middleware.gate import Gate
+from .middleware.headers import SecurityHeaders
 from .middleware.mediatype import JsonBodies
 from .middleware.observe import RequestObserver
 from .routers import chat, conversations, export, feedback, health, metrics, openai, page, poster, preferences, usage
+from .routers import docs
+from .routers import responses as responses_api
 from .services import Services
 
 log = logging.getLogger("posterchat.web")
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     prices = load_prices(settings.prices_file)
     counters = Metrics()
     counters.watch_queue(service.router)
+    counters.known_models(service.router, lambda model: prices.find(model) is not None)
     service.listeners.append(counters)
 
     @asynccontextmanager
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
 
     app = FastAPI(
         title="posterchat", version=__version__, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by routers/docs.py, without a CDN
         description="Chat-assistant backend for poster-design tools. Errors are `{\"error\": {\"code\", \"message\"}}`.",
     )
     app.add_middleware(JsonBodies)
@@ -69,11 +74,14 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
     errors.install(app)
     for module in (chat, conversations, openai, health, page, preferences, export, feedback, usage, poster):
         app.include_router(module.router)
+    app.include_router(responses_api.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.mount("/static", page.static_files(), name="static")
+    docs.install(app)
     openapi.install(app)
     app.add_middleware(RequestObserver, metrics=counters, routes=app.router.routes)  # last: sees every response
+    app.add_middleware(SecurityHeaders)  # outermost (a 500 for an unexpected error gets them in errors.py)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 OPEN_PATHS = frozenset({"/", "/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
                         "/favicon.ico"})
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", "/docs/assets/")
 
 
 def is_open(path: str) -> bool:

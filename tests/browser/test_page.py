@@ -71,8 +71,11 @@ def record_chat_bodies(chat: ChatPage) -> list[dict]:
 # ---- the real embedded model ----
 
 def test_answer_streams_in_token_by_token_and_completes(chat, start_server):
-    """A message sent from the page streams the real model's answer into the page, visibly growing, then done."""
-    server = start_server(max_tokens=16)
+    """A message sent from the page streams the real model's answer into the page, visibly growing, then done.
+
+    An answer with measured or sourced facts to stand by grows a sentence (or ~80 characters) at a time, each
+    checked by the guard before it shows; that takes a few dozen tokens."""
+    server = start_server(max_tokens=48)
     chat.open(server.url)
     set_temperature_to_zero(chat)
     bodies = record_chat_bodies(chat)
@@ -133,7 +136,11 @@ def test_stop_mid_answer_stops_the_page_and_the_model(chat, start_server, embedd
 
 
 def test_page_opened_from_disk_chats_with_a_running_server(chat, start_server):
-    """chat_ui.html opened as a file:// URL with ?api= talks to the server (CORS origin null), under its CSP."""
+    """chat_ui.html opened as a file:// URL with ?api= talks to the server (CORS origin null), under its CSP.
+
+    The server lets a null origin chat only with the history the page keeps (the spec's conversation_history), so
+    the page keeps it, stores nothing on the server and shows no stored conversations.
+    """
     server = start_server(max_tokens=12)
     chat.open(server.url, file=True)
     assert chat.page.url.startswith("file://")
@@ -144,9 +151,16 @@ def test_page_opened_from_disk_chats_with_a_running_server(chat, start_server):
     answer = chat.chat("Hello! I'm working on a poster design.")
     assert [r.all_headers().get("origin") for r in posts] == ["null"]  # a file page's origin
     assert answer.strip()
-    turns = stored_turns(server, chat.conversation_id())
-    assert turns[0] == ("user", "Hello! I'm working on a poster design.") and turns[1][0] == "assistant"
-    chat.page.locator("#conversation-list .conversation").wait_for()
+    second = chat.chat("What about the colour scheme?")
+    assert second.strip()
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b.get("conversation_id") for b in bodies] == [None, None]
+    assert bodies[0]["conversation_history"] == []
+    kept = bodies[1]["conversation_history"]
+    assert kept[0] == {"role": "user", "content": "Hello! I'm working on a poster design."}
+    assert kept[1]["role"] == "assistant" and kept[1]["content"].strip() and len(kept) == 2
+    assert httpx.get(f"{server.url}/conversations", timeout=10).json()["data"] == []  # nothing stored
+    assert chat.page.is_hidden("#conversation-list") and chat.page.is_visible("#conversations-empty")
 
     origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in chat.watch.requests
                if urlsplit(u).scheme != "file"}
@@ -384,6 +398,20 @@ def test_model_picker_and_temperature_come_from_the_server_and_are_remembered(ch
     assert chat.page.input_value("#model") == "poster-finetune"
     assert chat.page.input_value("#temperature") == "1.3"
     assert chat.page.inner_text("#temperature-value") == "1.3"
+
+
+def test_model_picker_starts_on_the_servers_default_until_one_is_chosen(chat, start_server, tmp_path):
+    """The picker starts on the model GET /v1/models marks default (here not the first); a chosen one then wins."""
+    server = start_server(Scripted(["Fine."]), local_models={"mine": tmp_path / "mine.gguf"}, default_model="mine")
+    listed = httpx.get(f"{server.url}/v1/models", timeout=10).json()["data"]
+    assert [(m["id"], m["default"]) for m in listed] == [(EMBEDDED_MODEL_ID, False), ("mine", True)]
+    chat.open(server.url)
+    assert chat.page.input_value("#model") == "mine"
+
+    chat.page.select_option("#model", EMBEDDED_MODEL_ID)
+    chat.page.reload()
+    chat.wait_ready()
+    assert chat.page.input_value("#model") == EMBEDDED_MODEL_ID
 
 
 def test_copy_and_regenerate_the_last_answer(chat, start_server):

@@ -148,8 +148,8 @@ def test_apply_fix_redraws_rechecks_and_the_next_message_carries_the_patched_pos
     chat.wait_answer("done")
     system = provider.received[-1][0]
     assert system["role"] == "system"
-    assert f"colour {new_colour}" in system["content"]
-    assert f"{points} pt Inter" in system["content"]
+    assert f'colour "{new_colour}"' in system["content"]  # poster strings go in JSON-quoted (poster/assistant.py)
+    assert f'{points} pt, font "Inter"' in system["content"]
 
     # The answer's design notes are the findings now; the conversation keeps the poster, here and on the server.
     conversation_id = chat.conversation_id()

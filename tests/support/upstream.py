@@ -250,6 +250,23 @@ def status(code: int, body: Any = None, headers: dict[str, str] | None = None) -
     return Behaviour(f"status({code})", respond)
 
 
+def replay(completion: dict[str, Any] | None = None, chunks: list[dict[str, Any]] | None = None) -> Behaviour:
+    """Exactly these bodies: `completion` as the non-streamed answer, `chunks` as the stream's events (then [DONE]),
+    for fields ok() does not write (logprobs, refusal, system_fingerprint, ...)."""
+
+    async def respond(ex: _Exchange) -> bool:
+        if not ex.stream:
+            await ex.send(200, completion)
+            return True
+        await ex.begin_stream()
+        for chunk in chunks or ():
+            await ex.event(chunk)
+        await ex.end_stream()
+        return True
+
+    return Behaviour("replay", respond)
+
+
 def hang(seconds: float = 30.0) -> Behaviour:
     """Send nothing for `seconds` (or until the client gives up), then close the connection."""
 

@@ -16,6 +16,7 @@ from ...errors import PosterchatError
 from .. import deps, idempotency, metering, openapi
 from ..schemas.chat import ResetRequest, ResetResponse
 from ..errors import INTERNAL
+from ..middleware.cors import is_null_origin, refuse_stored_data_to_null_origin
 from ..schemas.common import ErrorBody
 from ..services import Services
 from ..streaming import event, primed, sse
@@ -31,6 +32,8 @@ ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 409, 413, 4
 async def chat(request: Request, body: ChatRequest, owner: str = Depends(deps.owner),
                services: Services = Depends(deps.services)):
     """Send a message; the answer comes back whole, or streamed as Server-Sent Events."""
+    stored = body.conversation_id is not None or body.conversation_history is None
+    refuse_stored_data_to_null_origin(request.scope, stored)
     claim = await idempotency.hold(request, owner, body, exclude={"stream"})
     if isinstance(claim, Replay):
         return idempotency.replay(claim, body.stream)
@@ -45,7 +48,8 @@ async def chat(request: Request, body: ChatRequest, owner: str = Depends(deps.ow
 
 async def _answer(request: Request, body: ChatRequest, owner: str, services: Services, record):
     """Run the turn: the stored JSON answer, or a streaming response that stores it at the end."""
-    exchange = await services.conversations.begin(owner, body)
+    # a page of unknown origin (null) gets the stateless chat, which must not reveal the saved preferences either
+    exchange = await services.conversations.begin(owner, body, stored_preferences=not is_null_origin(request.scope))
     held = await metering.hold(request, exchange.turn)
     answer = metering.accounted(request, exchange.turn, exchange.turn.stream(), held)
     if body.stream:
@@ -72,10 +76,11 @@ async def _events(services: Services, exchange: Exchange, stream: AsyncIterator[
 
 
 @router.post("/chat/reset", response_model=ResetResponse, responses=ERRORS)
-async def reset(body: ResetRequest | None = Body(None), owner: str = Depends(deps.owner),
+async def reset(request: Request, body: ResetRequest | None = Body(None), owner: str = Depends(deps.owner),
                 services: Services = Depends(deps.services)) -> ResetResponse:
     """Reset the conversation: a stored one is emptied; a client-kept one just starts over."""
     conversation_id = body.conversation_id if body else None
+    refuse_stored_data_to_null_origin(request.scope, conversation_id is not None)
     if conversation_id:
         await to_thread.run_sync(services.store.conversations.reset, owner, conversation_id)
     return ResetResponse(conversation_id=conversation_id)

@@ -12,7 +12,7 @@ from ...core import preferences
 from ...core.completions import completion_turn
 from ...core.retry import RetryPolicy
 from ...core.turn import Turn
-from ...errors import NotFound, PosterchatError
+from ...errors import ModelNotFound, PosterchatError
 from .. import deps, metering, openapi
 from ..errors import INTERNAL
 from ..schemas.openai import Completion, CompletionRequest, ModelCard, ModelList
@@ -47,7 +47,7 @@ async def model(model_id: str, services: Services = Depends(deps.services)) -> M
     for card in _cards(services):
         if card.id == wanted:
             return card
-    raise NotFound(f"The model {model_id!r} does not exist on this server", param="model")
+    raise ModelNotFound(f"The model {model_id!r} does not exist on this server", param="model")
 
 
 def policy(request: Request, services: Services) -> RetryPolicy:
@@ -89,7 +89,7 @@ async def _events(turn: Turn, stream, include_usage: bool):
     """The model server's chunks as they come, then [DONE]; a failure mid-way ends with an error object."""
     try:
         async for chunk in stream:
-            if chunk.get("choices") or include_usage:
+            if chunk.get("choices") or include_usage or not chunk.get("usage"):  # drop only the usage we asked for
                 yield event(None, chunk)
     except PosterchatError as exc:
         yield event(None, {"error": {"code": exc.code, "message": exc.message, "type": exc.code, "param": None}})
