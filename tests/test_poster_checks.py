@@ -9,7 +9,7 @@ from coloraide import Color
 from pydantic import ValidationError
 
 from posterchat.poster import (
-    CHECK_ORDER, SAMPLE_POSTER, CheckOptions, Finding, Poster, check_poster, summarize,
+    CHECK_ORDER, SAMPLE_POSTER, CheckOptions, Poster, check_poster, summarize,
 )
 from posterchat.poster.schema import CheckId
 from posterchat.poster.typography import min_font_size_pt

@@ -17,6 +17,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from ..errors import PosterchatError
+from .schemas.common import ErrorBody, ErrorDetail
 from .middleware.headers import SECURITY_HEADERS
 
 log = logging.getLogger("posterchat.web")
@@ -30,13 +31,25 @@ OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: 
                 415: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_exceeded"}
 
 
+def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    """`{"error": {...}}` for a status, as a response body or a stream's last event."""
+    kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return ErrorBody(error=ErrorDetail(code=code, message=message, type=kind, param=param)).model_dump()
+
+
+def stream_error(exc: Exception) -> dict[str, Any]:
+    """The error event that ends a stream whose status line went out long ago."""
+    if isinstance(exc, PosterchatError):
+        return error_body(exc.status, exc.code, exc.message, exc.param)
+    log.error("the answer stream failed", exc_info=exc)
+    return error_body(500, "internal_error", INTERNAL)
+
+
 def error_response(status: int, code: str, message: str, retry_after: float | None = None,
                    param: str | None = None) -> JSONResponse:
     """The JSON error body, with Retry-After when the client should come back later."""
     headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else {}
-    kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    body = {"error": {"code": code, "message": message, "type": kind, "param": param}}
-    return JSONResponse(body, status, headers=headers)
+    return JSONResponse(error_body(status, code, message, param), status, headers=headers)
 
 
 def error_for(exc: PosterchatError) -> JSONResponse:

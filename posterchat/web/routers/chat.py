@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
@@ -12,17 +11,15 @@ from ...core.conversations import Exchange
 from ...core.idempotency import OPENAPI as IDEMPOTENCY_HEADER
 from ...core.idempotency import Replay
 from ...core.messages import ChatRequest, ChatResult
-from ...errors import PosterchatError
 from .. import deps, idempotency, metering, openapi
 from ..schemas.chat import ResetRequest, ResetResponse
-from ..errors import INTERNAL
+from ..errors import stream_error
 from ..middleware.cors import is_null_origin, refuse_stored_data_to_null_origin
 from ..schemas.common import ErrorBody
 from ..services import Services
 from ..streaming import event, primed, sse
 
 router = APIRouter(tags=["chat"])
-log = logging.getLogger("posterchat.web")
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 409, 413, 422, 429, 502, 503, 504)}
 
@@ -68,11 +65,8 @@ async def _events(services: Services, exchange: Exchange, stream: AsyncIterator[
                 yield event("delta", {"text": text})
         result = await services.conversations.commit(exchange, record)
         yield event("done", result.model_dump(mode="json"))
-    except PosterchatError as exc:
-        yield event("error", {"error": {"code": exc.code, "message": exc.message}})
-    except Exception:  # the status line went out long ago: the error event is the only way left to say it
-        log.exception("the answer stream failed")
-        yield event("error", {"error": {"code": "internal_error", "message": INTERNAL}})
+    except Exception as exc:  # the status line went out long ago: the error event is the only way left to say it
+        yield event("error", stream_error(exc))
 
 
 @router.post("/chat/reset", response_model=ResetResponse, responses=ERRORS)

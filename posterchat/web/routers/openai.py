@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import anyio
 from fastapi import APIRouter, Depends, Request
@@ -12,16 +11,15 @@ from ...core import preferences
 from ...core.completions import completion_turn
 from ...core.retry import RetryPolicy
 from ...core.turn import Turn
-from ...errors import ModelNotFound, PosterchatError
+from ...errors import ModelNotFound
 from .. import deps, metering, openapi
-from ..errors import INTERNAL
+from ..errors import stream_error
 from ..schemas.openai import Completion, CompletionRequest, ModelCard, ModelList
 from ..services import Services
 from ..streaming import event, primed, sse
 from .chat import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["openai"])
-log = logging.getLogger("posterchat.web")
 
 # Clients that retry by themselves (the official SDKs send this header, 0 on the first try): posterchat then does
 # not retry too, or one client call would multiply into (client tries × server tries) upstream calls.
@@ -91,10 +89,6 @@ async def _events(turn: Turn, stream, include_usage: bool):
         async for chunk in stream:
             if chunk.get("choices") or include_usage or not chunk.get("usage"):  # drop only the usage we asked for
                 yield event(None, chunk)
-    except PosterchatError as exc:
-        yield event(None, {"error": {"code": exc.code, "message": exc.message, "type": exc.code, "param": None}})
-    except Exception:
-        log.exception("the completion stream failed")
-        yield event(None, {"error": {"code": "internal_error", "message": INTERNAL, "type": "server_error",
-                                     "param": None}})
+    except Exception as exc:
+        yield event(None, stream_error(exc))
     yield event(None, "[DONE]")
