@@ -32,7 +32,7 @@ log = logging.getLogger("posterchat.web")
 
 EXPOSED_HEADERS = ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
                    "X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset-Tokens",
-                   "WWW-Authenticate"]
+                   "WWW-Authenticate", "X-Posterchat-Fallback-From"]
 
 
 def create_app(settings: Settings | None = None, *, service: ChatService | None = None,

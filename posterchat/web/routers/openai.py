@@ -25,6 +25,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 # not retry too, or one client call would multiply into (client tries × server tries) upstream calls.
 CLIENT_RETRIES_HEADER = "x-stainless-retry-count"
 RETRIES_HEADER = "x-posterchat-retries"
+FALLBACK_HEADER = "X-Posterchat-Fallback-From"
 
 
 def _cards(services: Services) -> list[ModelCard]:
@@ -72,7 +73,7 @@ async def chat_completions(request: Request, body: CompletionRequest, owner: str
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         stream = await primed(metering.accounted(request, turn, turn.chunks(), held))
-        return sse(_events(turn, stream, include_usage))
+        return _said_who(sse(_events(turn, stream, include_usage)), turn)
     try:
         completion = await turn.complete()
     finally:
@@ -80,7 +81,14 @@ async def chat_completions(request: Request, body: CompletionRequest, owner: str
             await metering.settle(request, turn, held)
     if grounding.facts:  # a posterchat extra beside OpenAI's fields; clients ignore what they do not know
         completion = {**completion, "facts": [fact.model_dump(mode="json") for fact in grounding.facts]}
-    return JSONResponse(completion)
+    return _said_who(JSONResponse(completion), turn)
+
+
+def _said_who(response, turn: Turn):
+    """Name the model that failed when a fallback answered instead (the body's `model` names the one that did)."""
+    if turn.fallback_from:
+        response.headers[FALLBACK_HEADER] = turn.fallback_from
+    return response
 
 
 async def _events(turn: Turn, stream, include_usage: bool):
