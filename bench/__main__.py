@@ -10,9 +10,9 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from . import conversation, embedded, gateway, grounding, load, plots, report, stop, streaming
+from . import conversation, embedded, engines, fresh, gateway, grounding, load, plots, report, stop, streaming
 
-ALL = ("gateway", "streaming", "embedded", "conversation", "stop", "grounding")
+ALL = ("gateway", "streaming", "embedded", "conversation", "stop", "grounding", "engines", "fresh")
 RESULTS_JSON = report.PLOTS / "results.json"
 NOTES = report.peers.ROOT / "bench" / "notes.md"
 
@@ -27,6 +27,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                           "quick 100,300); the largest is the one the target is judged at")
     parser.add_argument("--turns", type=int, help="conversation turns (default 300; quick 60)")
     parser.add_argument("--trials", type=int, help="stop trials (default 10; quick 3)")
+    parser.add_argument("--cold", action="store_true", help="fresh: install with no pip cache")
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM proxy")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite results.md and the plots from bench/results/results.json (and notes.md)")
@@ -66,6 +67,11 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         return conversation.run(max(1, min(args.reps, 3)), args.turns, log=log)
     if name == "grounding":
         return grounding.run(args.reps, log=log)
+    if name == "engines":
+        reps = max(1, min(args.reps, 3))
+        return engines.run(reps, args.trials, argv=f"--reps {reps}", log=log)
+    if name == "fresh":
+        return fresh.run(cold=args.cold, log=log)
     return stop.run(args.trials, log=log)
 
 

@@ -38,7 +38,7 @@ def targets(result: dict) -> list[tuple[str, str, bool]]:
 
 
 def tables(result: dict) -> list[str]:
-    return ["## Grounding", "",
+    return ["## 6. Grounding", "",
             f"`Grounding.gather` (facts measured from the question, knowledge retrieved for it) over the "
             f"{result['questions']} eval questions, {result['calls']} calls in-process after a warm-up:", "",
             "| median | p99 | max |", "| --- | --- | --- |",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 
-from posterchat.providers.llamacpp import smollm2_path
+from posterchat.providers.router import smollm2_path
 
 from tests.support.servers import ROOT, free_port
 

@@ -2,55 +2,25 @@
 
 from __future__ import annotations
 
-import math
-import os
 import platform
 from pathlib import Path
 
-from . import grounding, peers
+from . import engines, fresh, grounding, peers
+from .formats import fmt, machine, spread, verdict  # noqa: F401 (report.machine & co. for the callers)
 
 RESULTS_MD = peers.ROOT / "bench" / "results.md"
 PLOTS = peers.ROOT / "bench" / "results"
 V1, CHAT, LITELLM = "posterchat /v1/chat/completions", "posterchat /chat", "litellm /v1/chat/completions"
 
 
-def machine() -> dict:
-    """nproc, CPU model, memory, kernel, load averages."""
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    memory = next((line.split(":", 1)[1].strip() for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), "?")
-    return {"nproc": os.cpu_count(), "cpu": model, "memory": memory, "kernel": platform.release(),
-            "loadavg": os.getloadavg()}
-
-
 def versions() -> dict:
-    names = ("posterchat", "litellm", "llama-cpp-python", "uvicorn", "fastapi", "starlette", "openai", "httpx",
+    names = ("posterchat", "litellm", "xllamacpp", "llama-cpp-python", "uvicorn", "fastapi", "starlette", "openai", "httpx",
              "uvloop", "httptools", "sse-starlette")
     return {"python": platform.python_version(), **{name: peers.version(name) for name in names}}
 
 
-def fmt(value, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
-
-
-def spread(summary: dict, digits: int = 1) -> str:
-    """median (min–max)."""
-    if not summary or not summary.get("n"):
-        return "–"
-    if summary["n"] == 1:
-        return fmt(summary["median"], digits)
-    return f"{fmt(summary['median'], digits)} ({fmt(summary['min'], digits)}–{fmt(summary['max'], digits)})"
-
-
 def _at(table: dict, clients) -> dict:
     return table.get(clients, table.get(str(clients), {}))
-
-
-def verdict(ok: bool | None) -> str:
-    return "–" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
@@ -72,6 +42,10 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     out += _stream_targets(results) + _embedded_targets(results) + _other_targets(results)
     if "grounding" in results:
         out += grounding.targets(results["grounding"])
+    if "engines" in results:
+        out += engines.result_targets(results["engines"])
+    if "fresh" in results:
+        out += fresh.targets(results["fresh"])
     return out
 
 
@@ -280,7 +254,8 @@ def write(results: dict, notes: list[str], path: Path = RESULTS_MD) -> None:
               f"{info['loadavg'][0]:.2f} (other work on the machine shows up as spread)",
               "- Versions: " + ", ".join(f"{name} {value}" for name, value in vers.items()), ""]
     sections = {"gateway": gateway_tables, "streaming": streaming_tables, "embedded": embedded_tables,
-                "conversation": conversation_tables, "stop": stop_tables, "grounding": grounding.tables}
+                "conversation": conversation_tables, "stop": stop_tables, "grounding": grounding.tables, "engines": engines.tables,
+                "fresh": fresh.tables}
     for name, table in sections.items():
         if name in results:
             lines += table(results[name])

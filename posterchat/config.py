@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     )
     embedded_context: int = Field(2048, ge=256, le=131072)
     embedded_threads: int | None = Field(None, ge=1, le=256)
+    embedded_parallel: int = Field(4, ge=1, le=64, description="Chats an embedded model answers at once "
+                                                                 "(continuous batching); more wait in its queue.")
     embedded_queue_size: int = Field(32, ge=0, le=10_000)
     fallback_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Models tried in order when the chosen one fails before answering.")

@@ -15,6 +15,7 @@ from posterchat.errors import StreamInterrupted
 from posterchat.providers import Router
 
 from .conftest import FAST, make_settings, wait_for
+from .support.engine import busy, decoded
 from .support.fakes import FakeProvider, FakeRouter
 from .support.servers import ProcessServer
 from .support.sse import events
@@ -155,13 +156,10 @@ def test_disconnect_mid_stream_stops_the_embedded_model(embedded_server, embedde
         for count, _ in enumerate(events(response)):
             if count == 3:
                 break
-    stopped_at = time.monotonic()
-    while provider.generating.is_set() and time.monotonic() - stopped_at < 5:
-        time.sleep(0.01)
-    assert not provider.generating.is_set()  # how fast is measured in bench/, not here
-    produced = provider.tokens_generated
+    assert wait_for(lambda: not busy(provider))  # how fast is measured in bench/, not here
+    produced = decoded(provider)
     time.sleep(0.3)
-    assert provider.tokens_generated == produced  # no more tokens decoded
+    assert decoded(provider) == produced  # no more tokens decoded
     assert httpx.get(f"{embedded_server.url}/conversations").json()["data"] == []  # a stopped answer is not stored
 
 
@@ -171,10 +169,10 @@ def test_health_and_conversations_answer_while_the_model_generates(embedded_serv
     worker = threading.Thread(target=httpx.post, args=(f"{embedded_server.url}/chat",), kwargs={
         "json": body, "timeout": 600})
     worker.start()
-    assert provider.generating.wait(30)
+    assert wait_for(lambda: busy(provider), 30)
     health = httpx.get(f"{embedded_server.url}/health", timeout=5)
     listing = httpx.get(f"{embedded_server.url}/conversations", timeout=5)
-    still_generating = provider.generating.is_set()
+    still_generating = busy(provider)
     worker.join()
     assert health.status_code == 200 and health.json()["models"][EMBEDDED_MODEL_ID]["ready"]
     assert listing.status_code == 200
@@ -182,18 +180,18 @@ def test_health_and_conversations_answer_while_the_model_generates(embedded_serv
 
 
 def test_full_embedded_queue_gives_503_with_retry_after(tmp_path, embedded_router, serve):
-    settings = make_settings(tmp_path, embedded_queue_size=0)
+    settings = make_settings(tmp_path, embedded_parallel=1, embedded_queue_size=0)
     router = Router(settings)
     server = serve(create_app(settings, service=ChatService(settings, router)))
     provider = router.local(EMBEDDED_MODEL_ID)
     body = {"message": "Write a long essay about colour.", "temperature": 0, "max_tokens": 300}
     worker = threading.Thread(target=httpx.post, args=(f"{server.url}/chat",), kwargs={"json": body, "timeout": 600})
     worker.start()
-    assert provider.generating.wait(30)
-    busy = httpx.post(f"{server.url}/chat", json={"message": "Me too", **FAST}, timeout=30)
+    assert wait_for(lambda: provider.queue_depth() == 0 and busy(provider), 30)
+    refused = httpx.post(f"{server.url}/chat", json={"message": "Me too", **FAST}, timeout=30)
     worker.join()
-    assert busy.status_code == 503
-    assert busy.json()["error"]["code"] == "overloaded" and int(busy.headers["retry-after"]) > 0
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "overloaded" and int(refused.headers["retry-after"]) > 0
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from posterchat.web.app import create_app
 from .conftest import FAST, make_settings
 from .support.servers import free_port
 from .support.sse import events
-from .support.upstream import cut, hang, ok, status
+from .support.upstream import cut, hang, status
 
 MODEL = "ft:gpt-4o-mini-2024-07-18:acme:posters:abc123"
 QUOTA = {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "param": None,

@@ -45,7 +45,7 @@ class ChatTurn:
         self._spent = Usage()  # earlier tool rounds
         # only an answer with something measured or sourced to stand by is held back a sentence at a time
         self._filter = SentenceFilter(Guard(grounding.facts, grounding.problems)) if grounding else None
-        self.turn = service.turn(service.router.route(chat.model), request, policy)
+        self.turn = service.turn(service.router.route(chat.model), request, policy, optional=frozenset({"tools"}))
 
     @property
     def model(self) -> str:
@@ -154,10 +154,10 @@ class ChatService:
         for listener in self.listeners:
             listener.retried(exc)
 
-    def turn(self, route, request: dict[str, Any], policy: RetryPolicy) -> Turn:
+    def turn(self, route, request: dict[str, Any], policy: RetryPolicy, optional: frozenset[str] = frozenset()) -> Turn:
         """A model call on `route` with the server's timeout."""
         return Turn(route, request, policy=policy, timeout=self.settings.request_timeout,
-                    listeners=tuple(self.listeners), longest=self.settings.max_tokens_cap)
+                    listeners=tuple(self.listeners), longest=self.settings.max_tokens_cap, optional=optional)
 
     def start(self, chat: ChatInput, *, prefs: preferences.Preferences | None = None,
               policy: RetryPolicy | None = None, poster: PosterView | None = None, unread_turns: int = 0) -> ChatTurn:

@@ -57,19 +57,20 @@ class Grounding:
         return "\n".join(lines)
 
     def lead(self) -> str:
-        """The answer's opening: the poster's problems, the measured facts and the best reference, verbatim."""
-        lines = []
+        """The answer's opening, in Markdown blocks: the poster's problems, the measured facts and the best
+        reference, verbatim."""
+        blocks = []
         errors = [f for f in self.problems if f.severity == "error"]
         warnings = [f for f in self.problems if f.severity == "warning"]
         if errors:
-            lines.append(f"**Your poster has {len(errors)} problem{'s' if len(errors) > 1 else ''} to fix first:**")
-            lines += [f"- {finding.message}" for finding in errors]
+            heading = f"**Your poster has {len(errors)} problem{'s' if len(errors) > 1 else ''} to fix first:**"
+            blocks.append("\n".join([heading, *(f"- {finding.message}" for finding in errors)]))
         if warnings:
-            lines.append("**Also worth fixing:**" if errors else "**Worth fixing on your poster:**")
-            lines += [f"- {finding.message}" for finding in warnings]
-        lines += [f"**Measured:** {fact.statement}" for fact in self.facts]
-        lines += [f"**Design reference:** {ref.text} ([{ref.source}]({ref.url}))" for ref in self.quoted]
-        return "\n".join(lines) + "\n\n" if lines else ""
+            heading = "**Also worth fixing:**" if errors else "**Worth fixing on your poster:**"
+            blocks.append("\n".join([heading, *(f"- {finding.message}" for finding in warnings)]))
+        blocks += [f"**Measured:** {fact.statement}" for fact in self.facts]
+        blocks += [f"**Design reference:** {ref.text} ([{ref.source}]({ref.url}))" for ref in self.quoted]
+        return "\n\n".join(blocks) + "\n\n" if blocks else ""
 
 
 def _reference(entry: knowledge.Entry) -> Reference:

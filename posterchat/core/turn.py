@@ -39,8 +39,10 @@ class Turn:
     """A request for one answer, sent to the first route that answers; read chunks(), then the counts."""
 
     def __init__(self, route: list[tuple[str, Provider]], request: Request, *, policy: RetryPolicy,
-                 timeout: float, listeners: tuple[TurnListener, ...] = (), longest: int = 4096):
+                 timeout: float, listeners: tuple[TurnListener, ...] = (), longest: int = 4096,
+                 optional: frozenset[str] = frozenset()):
         self.route = route
+        self.optional = optional  # fields posterchat added itself: a fallback that cannot honour them goes without
         self.longest = longest  # the answer's length when the request sets no limit, for worst-case costs
         self.request = request
         self.policy = policy
@@ -93,6 +95,8 @@ class Turn:
             request = {**self.request, "model": model}
             try:
                 if index:
+                    for name in self.optional & provider.unsupported:
+                        request.pop(name, None)
                     check_supported(provider, request)
                 result = await attempt(provider, request)
             except PosterchatError as exc:

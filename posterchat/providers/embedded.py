@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -14,12 +15,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cachetools import LRUCache, cachedmethod
+
 from ..errors import ConfigError, InvalidInput, Overloaded, PosterchatError, UpstreamError, UpstreamTimeout
 from .base import Provider
 
 log = logging.getLogger("posterchat.embedded")
 
 _END = object()
+_ENGINES: dict[tuple, tuple[Any, str]] = {}  # (model path, context, slots, threads) -> (engine, its HTTP key)
+_ENGINES_LOCK = threading.Lock()
+TOKEN_COUNTS_KEPT = 8192
 # Request fields llama.cpp's server accepts but ignores, with the values that ask for nothing it would have to do.
 _IGNORED_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "audio": (None,), "modalities": (None, ["text"]), "prediction": (None,), "web_search_options": (None,),
@@ -27,13 +33,17 @@ _IGNORED_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "tools": (None, []), "tool_choice": (None, "none", "auto"),
 }
 N_BATCH = 64  # prompt tokens per decode step: a slot's prompt delays the other slots' next token by at most this much
+# Reusing a cached prompt prefix evaluates the rest in other batch sizes, and llama.cpp's logits are not bit-for-bit
+# the same across batch sizes: the same request at temperature 0 could answer differently after other chats.
+# Evaluating every prompt whole keeps answers repeatable (a request may still ask for "cache_prompt": true).
+NO_PROMPT_CACHE = {"cache_prompt": False}
 PROMPT_CACHE_MIB = 128  # host memory for prompt prefixes of conversations whose slot was reused (llama.cpp: 8 GiB)
 
 
 class EmbeddedProvider(Provider):
     """One GGUF model, loaded lazily, answering up to `parallel` chats at once with continuous batching."""
 
-    name = "llama.cpp"
+    kind = "llama.cpp"
     runs_in_process = True
     supports_tools = False  # SmolLM2's chat template has no tool syntax, so llama.cpp would drop `tools` silently
     unsupported: ClassVar[frozenset[str]] = frozenset(_IGNORED_DEFAULTS)
@@ -44,21 +54,29 @@ class EmbeddedProvider(Provider):
         self.n_ctx, self.parallel, self.queue_size = n_ctx, parallel, queue_size
         self.threads = threads or os.cpu_count() or 1
         self._server = None
-        self._key = secrets.token_urlsafe(24)  # the engine always listens on 127.0.0.1; only this process may use it
-        self._load_lock = threading.Lock()
+        self._key = ""
+        self._counts: LRUCache = LRUCache(maxsize=TOKEN_COUNTS_KEPT)
+        self._counts_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="embedded")
         self._pending = 0  # running plus waiting for a slot
         self._pending_lock = threading.Lock()
 
     def _load(self):
-        """The engine, started on first use; later calls return the same one."""
+        """The engine, started on first use and shared by every provider of this model in the process."""
         if self._server is None:
-            with self._load_lock:
-                if self._server is None:
-                    self._server = self._start()
+            shape = (self.model_path, self.n_ctx, self.parallel, self.threads)
+            with _ENGINES_LOCK:
+                if shape not in _ENGINES:
+                    key = secrets.token_urlsafe(24)  # the engine listens on 127.0.0.1: only this process may use it
+                    engine = self._start(key)
+                    # Never freed: xllamacpp's destructor waits forever to join the engine's loop, so a process
+                    # that freed one could not exit. It lives as long as the process, which the OS cleans up.
+                    ctypes.pythonapi.Py_IncRef(ctypes.py_object(engine))
+                    _ENGINES[shape] = (engine, key)
+                self._server, self._key = _ENGINES[shape]
         return self._server
 
-    def _start(self):
+    def _start(self, key: str):
         """Load the model into a new engine (holds the GIL for the load: ~0.5 s for SmolLM2-135M)."""
         if not self.model_path.is_file():
             raise ConfigError(f"model file {self.model_path} does not exist; check POSTERCHAT_EMBEDDED_MODEL_PATH "
@@ -71,9 +89,11 @@ class EmbeddedProvider(Provider):
         params.n_parallel = self.parallel
         params.n_ctx = self.n_ctx * self.parallel  # split evenly: every slot gets the whole n_ctx
         params.n_batch = params.n_ubatch = N_BATCH
-        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = self.threads
+        # Steps of one token are bound by memory, not cores: one core fewer leaves room for the event loop and the
+        # engine's per-token work (on 2 cores: +40% tokens/s, bench/engines.py). Prompts and multi-chat steps use all.
+        params.cpuparams.n_threads, params.cpuparams_batch.n_threads = max(1, self.threads - 1), self.threads
         params.cache_ram_mib = PROMPT_CACHE_MIB
-        params.api_keys, params.n_threads_http = [self._key], 1
+        params.api_keys, params.n_threads_http = [key], 1
         params.endpoint_metrics, params.verbosity = True, -1
         log.debug("loading %s", self.model_path.name)
         try:
@@ -87,6 +107,8 @@ class EmbeddedProvider(Provider):
     def context_window(self, model: str) -> int:
         return self.n_ctx
 
+    # a stored conversation's messages are counted again every turn
+    @cachedmethod(lambda self: self._counts, lock=lambda self: self._counts_lock)
     def count_tokens(self, text: str, model: str) -> int:
         return len(self._call_http("/tokenize", {"content": text, "add_special": False})["tokens"])
 
@@ -131,7 +153,7 @@ class EmbeddedProvider(Provider):
 
     async def stream(self, request: dict, *, timeout: float) -> AsyncIterator[dict]:
         """Yield the engine's chat.completion.chunk dicts; closing the iterator stops generation."""
-        body = {**_checked(request), "stream": True, "stream_options": {"include_usage": True},
+        body = {**NO_PROMPT_CACHE, **_checked(request), "stream": True, "stream_options": {"include_usage": True},
                 "return_progress": True}  # progress chunks during the prompt give a closed stream a chance to stop
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -152,7 +174,7 @@ class EmbeddedProvider(Provider):
                 if isinstance(item, BaseException) or "error" in item:
                     raise _translate(item)
                 usage = item.get("usage") or usage
-                yield item
+                yield {**item, "model": request.get("model")}  # the engine names its file; callers asked by id
             if usage is None:
                 raise UpstreamError("The embedded model stopped mid-answer.")
         finally:
@@ -162,7 +184,7 @@ class EmbeddedProvider(Provider):
 
     async def complete(self, request: dict, *, timeout: float) -> dict:
         """The engine's whole chat.completion; the engine finishes it even if the caller stops waiting."""
-        body = {**_checked(request), "stream": False}
+        body = {**NO_PROMPT_CACHE, **_checked(request), "stream": False}
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
 
@@ -180,12 +202,11 @@ class EmbeddedProvider(Provider):
                 self._change_pending(-1)
         if isinstance(result, BaseException) or "error" in result or "choices" not in result:
             raise _translate(result)
-        return result
+        return {**result, "model": request.get("model")}
 
     async def aclose(self) -> None:
+        """Take no more work; the engine itself stays for the process's other providers (see _load)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
-        holder, self._server = [self._server], None
-        await asyncio.to_thread(holder.clear)  # the engine stops (off the loop) once no running chat holds it
 
 
 async def _next(queue: asyncio.Queue, timeout: float):

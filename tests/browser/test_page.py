@@ -17,6 +17,8 @@ import pytest
 from posterchat.config import EMBEDDED_MODEL_ID
 from posterchat.errors import UpstreamError
 
+from ..conftest import wait_for
+from ..support.engine import busy, decoded
 from .conftest import EMBEDDED_TIMEOUT_MS, SCREENSHOTS, ChatPage, Failing, Scripted
 
 pytestmark = pytest.mark.browser
@@ -109,13 +111,13 @@ def test_stop_mid_answer_stops_the_page_and_the_model(chat, start_server, embedd
     server = start_server(max_tokens=300)
     chat.open(server.url)
     set_temperature_to_zero(chat)
-    before = model.tokens_generated
+    before = decoded(model)
 
     chat.send("Write a long, detailed essay about choosing typefaces for concert posters.")
     chat.page.wait_for_function(
         f"() => {{ const a = {LAST_ANSWER_JS}; return a && a.dataset.state === 'streaming'"
         " && a.querySelector('.message-body').textContent.trim().length >= 8; }", timeout=EMBEDDED_TIMEOUT_MS)
-    assert model.generating.is_set(), "the model should be generating while the answer streams"
+    assert busy(model), "the model should be generating while the answer streams"
     chat.page.click("#stop")
 
     answer = chat.wait_answer("stopped")
@@ -123,13 +125,10 @@ def test_stop_mid_answer_stops_the_page_and_the_model(chat, start_server, embedd
     assert chat.page.is_visible("#send") and chat.page.is_hidden("#stop")
     shown = answer.locator(".message-body").inner_text()
 
-    deadline = time.monotonic() + 10
-    while model.generating.is_set() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not model.generating.is_set(), "the model kept generating after Stop"
-    count = model.tokens_generated
+    assert wait_for(lambda: not busy(model), 10), "the model kept generating after Stop"
+    count = decoded(model)
     time.sleep(0.6)
-    assert model.tokens_generated == count, "tokens were still being generated after Stop"
+    assert decoded(model) == count, "tokens were still being generated after Stop"
     assert 0 < count - before < 300, "the answer ran to max_tokens instead of stopping"
     assert answer.locator(".message-body").inner_text() == shown, "the answer kept growing after Stop"
     assert httpx.get(f"{server.url}/conversations", timeout=10).json()["data"] == []  # a stopped answer is not stored
