@@ -230,7 +230,7 @@ def stop_tables(sp: dict) -> list[str]:
     return ["## 5. Stop", "",
             f"{sp['trials']} trials each: the client reads 3 tokens, then closes its socket. Upstream: the slow "
             "upstream records (CLOCK_MONOTONIC) when posterchat's request to it closes. Embedded: posterchat served "
-            "in the bench process, `provider.generating` polled every 0.5 ms.", "",
+            "in the bench process, the engine's `requests_processing` counter polled every 0.5 ms.", "",
             "| | median ms | min ms | max ms |", "| --- | --- | --- | --- |",
             f"| client close → upstream request closed | {fmt(s['upstream_ms']['median'])} | "
             f"{fmt(s['upstream_ms']['min'])} | {fmt(s['upstream_ms']['max'])} |",

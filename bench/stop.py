@@ -7,6 +7,8 @@ import tempfile
 import threading
 import time
 
+from tests.support.engine import busy, decoded
+
 from . import load, peers
 
 TOKENS_BEFORE_HANGUP = 3
@@ -61,8 +63,8 @@ class InProcess:
     def __init__(self):
         import uvicorn
 
-        from posterchat.api.app import create_app
         from posterchat.config import load_settings
+        from posterchat.web.app import create_app
 
         self.workdir = tempfile.mkdtemp(prefix="bench-stop-")
         settings = load_settings(data_dir=self.workdir, rate_limit_rpm=1_000_000, rate_limit_tpm=1_000_000_000,
@@ -89,16 +91,16 @@ class InProcess:
 
 
 def _embedded_trial(server: InProcess) -> dict:
-    """Hang up mid-answer; poll the provider until it stops decoding."""
+    """Hang up mid-answer; poll the engine's counters until it stops decoding."""
     provider = server.provider()
     closed = asyncio.run(_hang_up(server.port, {**SPEC_BODY, "model": "local"}, {}))
-    at_close = provider.tokens_generated
+    at_close = decoded(provider)
     deadline = time.monotonic() + 10
-    while provider.generating.is_set() and time.monotonic() < deadline:
+    while busy(provider) and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
     stopped = time.monotonic()
-    return {"ms": (stopped - closed) * 1000, "tokens_after_close": provider.tokens_generated - at_close,
-            "stopped": not provider.generating.is_set()}
+    return {"ms": (stopped - closed) * 1000, "tokens_after_close": decoded(provider) - at_close,
+            "stopped": not busy(provider)}
 
 
 def embedded_stop(trials: int, log=print) -> list[dict]:

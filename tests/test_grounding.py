@@ -3,8 +3,11 @@ the model's prose from contradicting them."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from httpx_sse import EventSource
 
 from posterchat.core.guard import Guard, SentenceFilter, inconsistent_units
 from posterchat.core.portal import run
@@ -63,6 +66,16 @@ def test_the_openai_endpoint_gives_the_model_the_same_notes_and_returns_facts(se
     assert prompt.startswith("Be brief.") and "Measured: A2 is 420 × 594 mm" in prompt
     assert answer["facts"][0]["statement"] == "A2 is 420 × 594 mm (16.5 × 23.4 in)."
     assert answer["choices"][0]["message"]["content"] == "A2 is big."  # the model's words, as OpenAI would give
+
+
+def test_a_streamed_completion_carries_the_facts_on_its_first_chunk(server):
+    url = server(FakeProvider(["A2 ", "is big."])).url
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json={
+            "model": "m", "stream": True, "messages": [{"role": "user", "content": "How big is A2?"}]}) as response:
+        chunks = [json.loads(sse.data) for sse in EventSource(response).iter_sse() if sse.data != "[DONE]"]
+    assert chunks[0]["facts"][0]["statement"] == "A2 is 420 × 594 mm (16.5 × 23.4 in)."
+    assert all("facts" not in chunk for chunk in chunks[1:])
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "A2 is big."
 
 
 def test_grounding_off_is_the_plain_model(server):

@@ -73,15 +73,18 @@ async def chat_completions(request: Request, body: CompletionRequest, owner: str
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         stream = await primed(metering.accounted(request, turn, turn.chunks(), held))
-        return _said_who(sse(_events(turn, stream, include_usage)), turn)
+        return _said_who(sse(_events(turn, stream, include_usage, _facts(grounding))), turn)
     try:
         completion = await turn.complete()
     finally:
         with anyio.CancelScope(shield=True):
             await metering.settle(request, turn, held)
-    if grounding.facts:  # a posterchat extra beside OpenAI's fields; clients ignore what they do not know
-        completion = {**completion, "facts": [fact.model_dump(mode="json") for fact in grounding.facts]}
-    return _said_who(JSONResponse(completion), turn)
+    return _said_who(JSONResponse({**completion, **_facts(grounding)}), turn)
+
+
+def _facts(grounding) -> dict:
+    """A posterchat extra beside OpenAI's fields (clients ignore what they do not know): the measured facts."""
+    return {"facts": [fact.model_dump(mode="json") for fact in grounding.facts]} if grounding.facts else {}
 
 
 def _said_who(response, turn: Turn):
@@ -91,12 +94,14 @@ def _said_who(response, turn: Turn):
     return response
 
 
-async def _events(turn: Turn, stream, include_usage: bool):
-    """The model server's chunks as they come, then [DONE]; a failure mid-way ends with an error object."""
+async def _events(turn: Turn, stream, include_usage: bool, extra: dict):
+    """The model server's chunks as they come (`extra` on the first), then [DONE]; a failure mid-way ends with an
+    error object."""
     try:
         async for chunk in stream:
             if chunk.get("choices") or include_usage or not chunk.get("usage"):  # drop only the usage we asked for
-                yield event(None, chunk)
+                yield event(None, {**chunk, **extra})
+                extra = {}
     except Exception as exc:
         yield event(None, stream_error(exc))
     yield event(None, "[DONE]")
