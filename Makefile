@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test chat install install-test browser bench eval soak page clean
+.PHONY: run test chat install install-test browser bench eval soak page vendor-js clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,20 @@ soak: install-test
 # chat_ui.html and static/sample-poster.js are generated: write them again after changing index.html or SAMPLE_POSTER.
 page: install
 	$(BIN)/python -m scripts.build_page
+
+# The page's JavaScript libraries, vendored (the page works offline and from disk): Markdown, its sanitiser, JSON Patch.
+# Bump a version here and run `make vendor-js`; the files and their licences land in posterchat/static/vendor/.
+VENDOR_JS := marked@18.2.1 dompurify@3.5.0 fast-json-patch@3.1.1
+vendor-js:
+	rm -rf build/vendor-js && mkdir -p build/vendor-js posterchat/static/vendor
+	cd build/vendor-js && npm pack -q $(VENDOR_JS) >/dev/null && for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cd build/vendor-js && sed '/^\/\/# sourceMappingURL/d' marked-*/package/lib/marked.umd.js > ../../posterchat/static/vendor/marked.js \
+	  && sed '/^\/\/# sourceMappingURL/d' dompurify-*/package/dist/purify.min.js > ../../posterchat/static/vendor/purify.js \
+	  && cp fast-json-patch-*/package/dist/fast-json-patch.min.js ../../posterchat/static/vendor/fast-json-patch.js \
+	  && cp marked-*/package/LICENSE ../../posterchat/static/vendor/LICENSE.marked \
+	  && cp dompurify-*/package/LICENSE ../../posterchat/static/vendor/LICENSE.dompurify \
+	  && cp fast-json-patch-*/package/LICENSE.txt ../../posterchat/static/vendor/LICENSE.fast-json-patch
+	echo "$(VENDOR_JS)" | tr ' ' '\n' > posterchat/static/vendor/VERSIONS
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) build *.egg-info

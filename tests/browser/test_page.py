@@ -270,7 +270,7 @@ def test_untrusted_answer_shows_as_text_and_markdown_renders_as_elements(chat, s
         assert answer.locator("p code").inner_text() == "#1B2A49"
         assert answer.locator("ul > li").all_inner_texts() == ["midnight blue", "brass gold"]
         assert answer.locator("ol > li").all_inner_texts() == ["headline", "date"]
-        assert answer.locator("pre > code").inner_text() == "h1 { color: #1B2A49; }"
+        assert answer.locator("pre > code").inner_text().rstrip("\n") == "h1 { color: #1B2A49; }"
         assert chat.watch.dialogs == []
 
         chat.page.reload()
