@@ -68,6 +68,8 @@ def test_contrast_agrees_with_the_poster_check(font_size, weight, severity, thre
     "a navy background, white text",
     "Is white on navy readable?",
     "navy behind white",
+    "white 16 px button text, on a navy panel",
+    "a navy background with white 12 pt body text",
 ])
 def test_text_and_background_order(question):
     fact = only(question, "contrast")
@@ -90,6 +92,8 @@ def test_text_and_background_order(question):
     ("rgb(108, 117, 125) body copy on a light grey #f8f9fa card", "#6c757d", "#f8f9fa",
      "#6c757d on light grey (#f8f9fa)"),
     ("navy blue #14213d on white", "#14213d", "#ffffff", "Navy blue (#14213d) on white"),
+    ("White 16 px button text on a pure red #ff0000 background", "#ffffff", "#ff0000",
+     "White (#ffffff) on pure red (#ff0000)"),
 ])
 def test_a_colour_word_next_to_a_value_names_that_value(question, text, background, opening):
     fact = only(question, "contrast")

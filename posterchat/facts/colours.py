@@ -58,7 +58,10 @@ _IDIOM = re.compile(r"black\s*(?:and|&|n|'n')\s*white", re.I)
 _TEXT_WORDS = (r"text|type|fonts?|copy|letters|lettering|headlines?|headings?|titles?|words|body|captions?|labels?|"
                r"foreground|fg|ink")
 _BG_WORDS = r"backgrounds?|bg|backdrop|page|paper|fill|panel|box|banner|canvas|card|poster|wall|stock"
-_ROLE_AFTER = re.compile(rf"\s*-?\s*(?:colou?r(?:ed)?\s+)?(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))\b", re.I)
+# "white text", "white-coloured text", and with a size and one more word between: "white 16 px button text"
+_ROLE_AFTER = re.compile(
+    r"\s*-?\s*(?:colou?r(?:ed)?\s+)?(?:\d+(?:\.\d+)?\s*-?\s*(?:px|pt|points?|mm)\s+(?:[a-z]+\s+)?)?"
+    rf"(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))\b", re.I)
 _ROLE_BEFORE = re.compile(
     rf"\b(?:(?P<text>{_TEXT_WORDS})|(?P<bg>{_BG_WORDS}))(?:[\s-]+colou?r)?\s*(?:(?:of|is|=|:|in|as|to)\s*)?"
     r"(?:(?:a|an|the)\s+)?$", re.I)
@@ -70,7 +73,7 @@ _WEAK_GAP = re.compile(
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)")
 # A colour word written right before or after a value describes it ("#959595 grey", "dark blue (#1d3557)"): the value
 # is the colour, the words its label. Modifiers and common colour words that are not CSS names count only there.
-_MODIFIERS = r"light|dark|pale|mid|middle|medium|deep|bright|soft|warm|cool|muted|dusty|pastel|neutral|vivid|off"
+_MODIFIERS = r"light|dark|pale|mid|middle|medium|deep|bright|soft|warm|cool|muted|dusty|pastel|neutral|vivid|off|pure"
 _LABEL_WORDS = re.compile(
     r"\b(?:amber|burgundy|charcoal|cobalt|cream|emerald|graphite|jade|lilac|mauve|mint|mustard|ochre|peach|rust|"
     r"sage|scarlet|slate|taupe)\b", re.I)
