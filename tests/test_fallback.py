@@ -27,10 +27,9 @@ FAILURES = {
 
 
 def start(serve, tmp_path, base_url: str, **overrides):
-    overrides = {"fallback_models": ["local"], **overrides}
+    overrides = {"fallback_models": ["local"], "request_timeout": 30.0, **overrides}
     settings = make_settings(tmp_path, openai_api_key="sk-fallback", openai_base_url=base_url, default_model=MODEL,
-                             max_retries=1, retry_wait=0.01, request_timeout=1.0, rate_limit_rpm=0, rate_limit_tpm=0,
-                             **overrides)
+                             max_retries=1, retry_wait=0.01, rate_limit_rpm=0, rate_limit_tpm=0, **overrides)
     return serve(create_app(settings)).url
 
 
@@ -45,7 +44,7 @@ def fallbacks_counted(url: str) -> float:
 def test_each_failure_before_the_first_token_falls_back_to_the_embedded_model(serve, tmp_path, fake_upstream,
                                                                                failure):
     fake_upstream.default = FAILURES[failure]
-    url = start(serve, tmp_path, fake_upstream.base_url)
+    url = start(serve, tmp_path, fake_upstream.base_url, **({"request_timeout": 2.0} if failure == "timeout" else {}))
     body = httpx.post(f"{url}/chat", json={"message": "Hello", "conversation_history": [], **FAST},
                       timeout=60).json()
     assert body["model_used"] == EMBEDDED_MODEL_ID and body["fallback_from"] == MODEL

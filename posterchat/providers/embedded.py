@@ -23,6 +23,7 @@ from .base import Provider
 log = logging.getLogger("posterchat.embedded")
 
 _END = object()
+_PROGRESS = object()  # the engine is reading the prompt: not silence, though there is nothing to yield yet
 _ENGINES: dict[tuple, tuple[Any, str]] = {}  # (model path, context, slots, threads) -> (engine, its HTTP key)
 _ENGINES_LOCK = threading.Lock()
 TOKEN_COUNTS_KEPT = 8192
@@ -163,14 +164,15 @@ class EmbeddedProvider(Provider):
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def on_chunk(chunk: dict) -> bool:  # on the slot thread; True tells the engine to stop
-            if "prompt_progress" not in chunk:
-                deliver(chunk)
+            deliver(_PROGRESS if "prompt_progress" in chunk else chunk)
             return stop.is_set()
 
         future = self._submit(lambda engine: engine.handle_chat_completions(body, on_chunk), deliver)
         usage = None
         try:
             while (item := await _next(queue, timeout)) is not _END:
+                if item is _PROGRESS:
+                    continue
                 if isinstance(item, BaseException) or "error" in item:
                     raise _translate(item)
                 usage = item.get("usage") or usage
