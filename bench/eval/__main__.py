@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even where started with SIGINT ignored
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     answers: list[runner.Answer] = []
+    asked_of = commit()  # the code the servers run, even if the tree changes while they answer
     try:
         for grounding in modes:
             with Server(grounding, local) as server:
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: server stopped, no report written", file=sys.stderr)
         return 130
     meta = {"date": datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-            "commit": commit(), "models": models, "modes": ["on" if m else "off" for m in modes],
+            "commit": asked_of, "models": models, "modes": ["on" if m else "off" for m in modes],
             "questions": len(questions), "max_tokens": runner.MAX_TOKENS,
             "command": shlex.join(["python", "-m", "bench.eval", *argv])}
     json_path = report.write(args.out, meta, answers)
