@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import time
 
 import httpx
 import pytest
@@ -45,7 +46,15 @@ def guarded(tmp_path_factory, fake_upstream_server):
 
 
 def rows(app) -> dict[str, int]:
-    """Rows in every table."""
+    """Rows in every table, once the usage of earlier requests is written (it is written behind, every 0.5 s)."""
+    app.state.services.meter.flush()
+    counted = None
+    while counted != (counted := _counts(app)):
+        time.sleep(0.6)  # longer than the write-behind interval: a flush under way has committed by now
+    return counted
+
+
+def _counts(app) -> dict[str, int]:
     with app.state.services.store.engine.connect() as connection:
         return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
