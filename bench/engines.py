@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.support.engine import decoded
+
 from . import embedded, formats, load, peers
 
 N_CTX = 2048  # per chat
@@ -89,7 +91,7 @@ class Xllamacpp:
             await chunks.aclose()
             return time.perf_counter()
         closed = asyncio.run(trial())
-        return _settle(lambda: self.provider.metrics()["n_decode_total"], closed)
+        return _settle(lambda: decoded(self.provider), closed)
 
 
 class LlamaCppPython:

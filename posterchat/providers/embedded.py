@@ -86,7 +86,6 @@ class EmbeddedProvider(Provider):
 
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
-        params.model_alias = {self.model_path.stem}  # else every chunk names the file's full path
         params.n_parallel = self.parallel
         params.n_ctx = self.n_ctx * self.parallel  # split evenly: every slot gets the whole n_ctx
         params.n_batch = params.n_ubatch = N_BATCH
@@ -176,7 +175,8 @@ class EmbeddedProvider(Provider):
                 if isinstance(item, BaseException) or "error" in item:
                     raise _translate(item)
                 usage = item.get("usage") or usage
-                yield {**item, "model": request.get("model")}  # the engine names its file; callers asked by id
+                item["model"] = request.get("model")  # the engine names its file; callers asked by id
+                yield item
             if usage is None:
                 raise UpstreamError("The embedded model stopped mid-answer.")
         finally:
@@ -204,7 +204,8 @@ class EmbeddedProvider(Provider):
                 self._change_pending(-1)
         if isinstance(result, BaseException) or "error" in result or "choices" not in result:
             raise _translate(result)
-        return {**result, "model": request.get("model")}
+        result["model"] = request.get("model")
+        return result
 
     async def aclose(self) -> None:
         """Take no more work; the engine itself stays for the process's other providers (see _load)."""

@@ -100,8 +100,9 @@ async def _events(turn: Turn, stream, include_usage: bool, extra: dict):
     try:
         async for chunk in stream:
             if chunk.get("choices") or include_usage or not chunk.get("usage"):  # drop only the usage we asked for
-                yield event(None, {**chunk, **extra})
-                extra = {}
+                if extra:
+                    chunk, extra = {**chunk, **extra}, {}
+                yield event(None, chunk)
     except Exception as exc:
         yield event(None, stream_error(exc))
     yield event(None, "[DONE]")
