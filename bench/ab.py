@@ -52,21 +52,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", required=True, help="a directory holding the older posterchat/ package")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--duration", type=float, default=3.0)
-    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--streams", type=int, default=200, help="concurrent streams (0: skip the streaming runs)")
+    parser.add_argument("--clients", default="1,16,64", help="comma-separated gateway client counts")
     args = parser.parse_args(argv)
     load.fast_loop()
     load.raise_open_files()
     server = {peers.SERVER_CPU}
     with peers.upstream("fast", {peers.CLIENT_CPU}) as fast, peers.upstream("slow", {peers.CLIENT_CPU}) as slow:
         rows: dict[str, list] = {}
-        for upstream, label in ((fast, "gateway"), (slow, "streaming")):
+        clients_list = [int(n) for n in args.clients.split(",") if n]
+        for upstream, label in ((fast, "gateway"), (slow, "streaming"))[:2 if args.streams else 1]:
             with peers.Posterchat(upstream.port, server, name="before", PYTHONPATH=args.before) as old, \
                     peers.Posterchat(upstream.port, server, name="after") as new:
                 load.pin({peers.CLIENT_CPU})
                 try:
                     for _ in range(args.reps):
                         if label == "gateway":
-                            for clients in (1, 16, 64):
+                            for clients in clients_list:
                                 for name, value in gateway({"before": old, "after": new}, clients,
                                                            args.duration).items():
                                     rows.setdefault(f"gateway {clients:2d} clients {name}", []).append(value)

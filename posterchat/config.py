@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     embedded_parallel: int = Field(4, ge=1, le=64, description="Chats an embedded model answers at once "
                                                                  "(continuous batching); more wait in its queue.")
     embedded_queue_size: int = Field(32, ge=0, le=10_000)
+    embedded_cache_prompt: bool = Field(True, description="Reuse what the embedded model evaluated of a prompt's "
+                                        "start (llama.cpp's cache_prompt); false makes temperature-0 answers "
+                                        "repeat exactly, at the cost of evaluating every prompt whole.")
     fallback_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Models tried in order when the chosen one fails before answering.")
 

@@ -7,9 +7,11 @@ import pytest
 from posterchat.config import EMBEDDED_MODEL_ID
 from posterchat.errors import InvalidInput
 from posterchat.core.messages import ChatInput
+from posterchat.core.chat import ChatService
 from posterchat.core.portal import run
+from posterchat.providers.router import Router
 
-from .conftest import FAST
+from .conftest import FAST, make_settings
 
 
 def chat(service, message, history=None, **options):
@@ -43,9 +45,11 @@ def test_two_turns_keep_history_and_do_not_mutate_it(embedded_service):
     assert second["conversation_history"][3]["content"] == second["response"]
 
 
-def test_alias_local_and_temperature_zero_is_deterministic(embedded_service):
-    one = chat(embedded_service, "Name one colour.", model="local")
-    two = chat(embedded_service, "Name one colour.", model=EMBEDDED_MODEL_ID)
+def test_alias_local_and_temperature_zero_without_the_prompt_cache_is_deterministic(tmp_path):
+    settings = make_settings(tmp_path, embedded_cache_prompt=False)
+    service = ChatService(settings, Router(settings))  # the same loaded engine, every prompt evaluated whole
+    one = chat(service, "Name one colour.", model="local")
+    two = chat(service, "Name one colour.", model=EMBEDDED_MODEL_ID)
     assert one["model_used"] == two["model_used"] == EMBEDDED_MODEL_ID
     assert one["response"] == two["response"]
 

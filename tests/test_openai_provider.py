@@ -20,6 +20,7 @@ from posterchat.errors import (
     UpstreamTimeout,
 )
 from posterchat.core.portal import run
+from posterchat.providers.openai_compat import _env_proxy
 
 from .conftest import make_settings
 from .support.upstream import cut, hang, malformed, reset, status
@@ -172,3 +173,19 @@ def test_other_vendors_models_are_counted_by_estimate_without_loading_tiktoken()
             "print(n, 'requests' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["101", "False"]  # 300 characters / 3 + 1: an overestimate, never under
+
+
+@pytest.mark.parametrize(("env", "url", "proxy"), [
+    ({}, "https://api.openai.com/v1/chat/completions", None),
+    ({"HTTPS_PROXY": "http://proxy:3128"}, "https://api.openai.com/v1/chat/completions", "http://proxy:3128"),
+    ({"HTTPS_PROXY": "http://proxy:3128"}, "http://vllm.internal/v1/chat/completions", None),
+    ({"HTTP_PROXY": "http://proxy:3128"}, "http://vllm.internal/v1/chat/completions", "http://proxy:3128"),
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "api.openai.com"}, "https://api.openai.com/v1/x", None),
+])
+def test_whole_answers_go_through_the_proxy_the_environment_names(monkeypatch, env, url, proxy):
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _env_proxy(url) == proxy

@@ -34,10 +34,6 @@ _IGNORED_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "tools": (None, []), "tool_choice": (None, "none", "auto"),
 }
 N_BATCH = 64  # prompt tokens per decode step: a slot's prompt delays the other slots' next token by at most this much
-# Reusing a cached prompt prefix evaluates the rest in other batch sizes, and llama.cpp's logits are not bit-for-bit
-# the same across batch sizes: the same request at temperature 0 could answer differently after other chats.
-# Evaluating every prompt whole keeps answers repeatable (a request may still ask for "cache_prompt": true).
-NO_PROMPT_CACHE = {"cache_prompt": False}
 PROMPT_CACHE_MIB = 128  # host memory for prompt prefixes of conversations whose slot was reused (llama.cpp: 8 GiB)
 
 
@@ -50,9 +46,14 @@ class EmbeddedProvider(Provider):
     unsupported: ClassVar[frozenset[str]] = frozenset(_IGNORED_DEFAULTS)
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None, parallel: int = 4,
-                 queue_size: int = 32):
+                 queue_size: int = 32, cache_prompt: bool = True):
         self.model_path = Path(model_path)
         self.n_ctx, self.parallel, self.queue_size = n_ctx, parallel, queue_size
+        # llama.cpp's own default: a prompt whose start a slot has already evaluated (posterchat's system prompt,
+        # a conversation's earlier turns) is not evaluated again. Its logits are not bit-for-bit those of a whole
+        # evaluation, so an answer at temperature 0 may differ after other chats; false (or a request's own
+        # "cache_prompt": false) evaluates every prompt whole, for answers that repeat exactly.
+        self.defaults = {"cache_prompt": cache_prompt}
         self.threads = threads or os.cpu_count() or 1
         self._server = None
         self._key = ""
@@ -153,7 +154,7 @@ class EmbeddedProvider(Provider):
 
     async def stream(self, request: dict, *, timeout: float) -> AsyncIterator[dict]:
         """Yield the engine's chat.completion.chunk dicts; closing the iterator stops generation."""
-        body = {**NO_PROMPT_CACHE, **_checked(request), "stream": True, "stream_options": {"include_usage": True},
+        body = {**self.defaults, **_checked(request), "stream": True, "stream_options": {"include_usage": True},
                 "return_progress": True}  # progress chunks during the prompt give a closed stream a chance to stop
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -186,7 +187,7 @@ class EmbeddedProvider(Provider):
 
     async def complete(self, request: dict, *, timeout: float) -> dict:
         """The engine's whole chat.completion; the engine finishes it even if the caller stops waiting."""
-        body = {**NO_PROMPT_CACHE, **_checked(request), "stream": False}
+        body = {**self.defaults, **_checked(request), "stream": False}
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
 

@@ -71,6 +71,7 @@ class Router:
             self._local[model] = EmbeddedProvider(
                 path, n_ctx=self.settings.embedded_context, threads=self.settings.embedded_threads,
                 parallel=self.settings.embedded_parallel, queue_size=self.settings.embedded_queue_size,
+                cache_prompt=self.settings.embedded_cache_prompt,
             )
         return self._local[model]
 

@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
                        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
                        expose_headers=EXPOSED_HEADERS)
     errors.install(app)
-    for module in (chat, conversations, openai, health, page, preferences, export, feedback, usage, poster):
+    # /v1 first: routes are matched in order, and the gateway's requests are the ones that must add least
+    for module in (openai, chat, conversations, health, page, preferences, export, feedback, usage, poster):
         app.include_router(module.router)
     app.include_router(responses_api.router)
     if settings.metrics_enabled:
