@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import time
 from dataclasses import dataclass, field
 
-from limits import RateLimitItemPerMinute, strategies
-from limits.aio import strategies as aio_strategies
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import storage_from_string
 
 from ..config import Settings
+from . import windows
 
 log = logging.getLogger("posterchat.ratelimit")
 
@@ -31,28 +31,9 @@ class Decision:
     message: str = ""
 
 
-def storage_uri(redis_url: str | None) -> str:
-    """The `limits` storage for the settings: Redis when configured, else this process's memory."""
-    if not redis_url:
-        return "memory://"
+def storage_uri(redis_url: str) -> str:
+    """The `limits` storage URI for a Redis URL: its asyncio client."""
     return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-
-
-class _Inline:
-    """A synchronous `limits` strategy, awaited like the async ones.
-
-    For counters in this process's memory: they do no I/O, while `limits`' async memory storage schedules a task and
-    hops to a worker thread on every hit, ~0.2 ms of each request (bench/notes.md).
-    """
-
-    def __init__(self, strategy: strategies.RateLimiter):
-        self._strategy = strategy
-
-    async def hit(self, *args, **kwargs) -> bool:
-        return self._strategy.hit(*args, **kwargs)
-
-    async def get_window_stats(self, *args) -> strategies.WindowStats:
-        return self._strategy.get_window_stats(*args)
 
 
 class RateLimiter:
@@ -63,16 +44,16 @@ class RateLimiter:
     """
 
     def __init__(self, settings: Settings):
-        self.storage = storage_from_string(
-            storage_uri(settings.redis_url), implementation="redispy", key_prefix=settings.rate_limit_prefix,
-            wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT,
-        )
-        if isinstance(self.storage, MemoryStorage):
-            self.requests = _Inline(strategies.MovingWindowRateLimiter(self.storage))
-            self.tokens = _Inline(strategies.FixedWindowRateLimiter(self.storage))
+        self.storage = None
+        if settings.redis_url:  # shared by every instance
+            self.storage = storage_from_string(
+                storage_uri(settings.redis_url), implementation="redispy", key_prefix=settings.rate_limit_prefix,
+                wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT,
+            )
+            self.requests = MovingWindowRateLimiter(self.storage)
+            self.tokens = FixedWindowRateLimiter(self.storage)
         else:
-            self.requests = aio_strategies.MovingWindowRateLimiter(self.storage)
-            self.tokens = aio_strategies.FixedWindowRateLimiter(self.storage)
+            self.requests, self.tokens = windows.MovingWindow(), windows.FixedWindow()
         self.rpm = _per_minute(settings.rate_limit_rpm, settings.rate_limit_prefix)
         self.tpm = _per_minute(settings.rate_limit_tpm, settings.rate_limit_prefix)
 
@@ -119,9 +100,10 @@ class RateLimiter:
 
     async def check(self) -> bool:
         """Whether the counter store answers."""
+        if self.storage is None:
+            return True
         try:
-            answer = self.storage.check()
-            return await answer if inspect.isawaitable(answer) else answer
+            return await self.storage.check()
         except Exception:
             return False
 
