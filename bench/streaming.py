@@ -71,8 +71,10 @@ def run(reps: int, counts: list[int], log=print) -> dict:
     """Direct and through posterchat at each number of streams, interleaved, `reps` times."""
     load.raise_open_files()
     runs: dict[str, dict[int, list[dict]]] = {"direct": {}, "posterchat /chat": {}}
+    # The answer guard holds each sentence until it ends (it may leave out one that contradicts a measured fact), so
+    # with grounding on, tokens arrive a sentence at a time by design; this measures what posterchat adds per token.
     with peers.upstream("slow", {peers.CLIENT_CPU}) as upstream, \
-            peers.Posterchat(upstream.port, {peers.SERVER_CPU}) as posterchat:
+            peers.Posterchat(upstream.port, {peers.SERVER_CPU}, POSTERCHAT_GROUNDING="false") as posterchat:
         ways = {"direct": (upstream, load.request_bytes("/v1/chat/completions", DIRECT_BODY, upstream.port),
                            TOKEN_MARKER_DIRECT, b"[DONE]"),
                 "posterchat /chat": (posterchat, load.request_bytes("/chat", SPEC_BODY, posterchat.port,
