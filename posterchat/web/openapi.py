@@ -35,6 +35,16 @@ CHAT_STREAM = {"content": {"text/event-stream": {"schema": {
         _event("done", {"$ref": "#/components/schemas/ChatResult"}),
         _event("error", ERROR_REF),
     ]}}}}
+RESPONSE_STREAM = {
+    "description": "With `stream`: Server-Sent Events, OpenAI's Responses events from `response.created` to "
+                   "`response.completed` (`response.incomplete` when cut short, `response.failed` when it fails after "
+                   "its first words).",
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "required": ["event", "data"], "properties": {
+            "event": {"type": "string", "pattern": "^response\\."},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {
+                "type": "object", "required": ["type", "sequence_number"],
+                "properties": {"type": {"type": "string"}, "sequence_number": {"type": "integer"}}}}}}}}}
 COMPLETION_STREAM = {"content": {"text/event-stream": {"schema": {
     "description": "With stream=true: `chat.completion.chunk` objects, an error object if the answer broke off, "
                    "then `[DONE]`.",

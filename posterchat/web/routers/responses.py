@@ -14,7 +14,7 @@ from ...core import preferences, responses
 from ...core.idempotency import OPENAPI as IDEMPOTENCY_HEADER
 from ...core.idempotency import Claim, Replay
 from ...errors import InvalidInput, PosterchatError
-from .. import deps, idempotency, metering
+from .. import deps, idempotency, metering, openapi
 from ..errors import INTERNAL
 from ..schemas.responses import ResponseObject, ResponseRequest
 from ..services import Services
@@ -25,18 +25,12 @@ from .openai import policy
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger("posterchat.web")
 
-STREAM_DOC = {"description": "With `stream`: Server-Sent Events, OpenAI's Responses events from `response.created` "
-                             "to `response.completed` (`response.incomplete` when cut short, `response.failed` "
-                             "when it fails after its first words).",
-              "content": {"text/event-stream": {"schema": {"type": "string"}}}}
-
-
 def wire(obj: dict[str, Any]) -> dict[str, Any]:
     """A response object checked against its model, as it goes out."""
     return ResponseObject.model_validate(obj).model_dump(mode="json")
 
 
-@router.post("/responses", response_model=ResponseObject, responses={**ERRORS, 200: STREAM_DOC},
+@router.post("/responses", response_model=ResponseObject, responses={**ERRORS, 200: openapi.RESPONSE_STREAM},
              dependencies=[Depends(metering.metered)], openapi_extra=IDEMPOTENCY_HEADER)
 async def create_response(request: Request, body: ResponseRequest, owner: str = Depends(deps.owner),
                           services: Services = Depends(deps.services)):
