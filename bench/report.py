@@ -197,7 +197,9 @@ def streaming_tables(st: dict) -> list[str]:
 def embedded_tables(em: dict) -> list[str]:
     lines = ["## 3. Embedded model", "",
              "SmolLM2-135M-Instruct Q4_1, n_ctx 2048, threads = cores, temperature 0, max_tokens 128, the same system "
-             f"and user message; streamed. {em['reps']} interleaved repetitions after a warm-up of each.", "",
+             f"and user message; streamed. {em['reps']} interleaved repetitions after a warm-up of each. posterchat "
+             "runs with `POSTERCHAT_GROUNDING=false`, so the model gets the same prompt as the peers (its reference "
+             "notes make the prompt several times longer, and SmolLM2 decodes it ~20% slower).", "",
              "| | tokens/s | time to first token ms | tokens | RSS MB |", "| --- | --- | --- | --- | --- |"]
     for name, s in em["summary"].items():
         lines.append(f"| {name} | {spread(s['tokens_per_s'])} | {spread(s['ttft_ms'])} | {spread(s['tokens'], 0)} | "

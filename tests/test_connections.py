@@ -162,3 +162,13 @@ def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path, trus
         assert statuses == [502, 502] and clients == ["203.0.113.7", "203.0.113.8"]  # one minute's request each
     else:
         assert statuses == [502, 429] and clients == ["127.0.0.1", "127.0.0.1"]  # one identity, one request
+
+
+def test_bodies_much_larger_than_a_head_are_read_whole_and_the_connection_goes_on(tmp_path):
+    # the chunk that ends a body was once counted as the next request's head, and a long history was cut off
+    history = [{"role": "user", "content": "x" * 400}, {"role": "assistant", "content": "y" * 400}] * 400  # ~330 KB
+    with ProcessServer(server_env(tmp_path, max_header_bytes="16384")) as server, httpx.Client(timeout=30) as client:
+        for _ in range(2):
+            answer = client.post(f"{server.url}/chat", json={"message": "hi", "conversation_history": history})
+            assert answer.status_code == 502 and answer.json()["error"]["code"]  # read whole; the model is unreachable
+        assert client.get(f"{server.url}/health").status_code == 200

@@ -48,11 +48,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.reading_head:
+        counting = self.reading_head  # the chunk that ends a body is not a head, even though one may follow it
+        if counting:
             self._arm()  # a new request's first bytes (uvicorn's keep-alive timer stops here)
         self.head_done = False
         super().data_received(data)
-        if self.reading_head and not self.head_done and not self.transport.is_closing():
+        if counting and self.reading_head and not self.head_done and not self.transport.is_closing():
             self.head_bytes += len(data)  # read chunks are at most 256 KiB, so the buffer stays bounded
             if self.head_bytes > self.max_head_bytes:
                 self._refuse(431, "request_header_fields_too_large", self._too_large())
