@@ -34,6 +34,7 @@ class MovingWindow:
         return hits
 
     def _sweep(self, item: RateLimitItem) -> None:
+        """Forget the callers with nothing left in the window, once every SWEEP_SECONDS."""
         if time.monotonic() - self._swept < SWEEP_SECONDS:
             return
         self._swept = time.monotonic()
@@ -62,6 +63,13 @@ class FixedWindow:
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
         self._swept = time.monotonic()
 
+    def _sweep(self) -> None:
+        """Forget the callers whose window has ended, once every SWEEP_SECONDS."""
+        if time.monotonic() - self._swept < SWEEP_SECONDS:
+            return
+        self._swept, now = time.monotonic(), time.time()
+        self._counts = {key: window for key, window in self._counts.items() if window[0] > now}
+
     def _current(self, item: RateLimitItem, key: str) -> tuple[float, int]:
         end, count = self._counts.get(key, (0.0, 0))
         if end <= time.time():
@@ -70,11 +78,9 @@ class FixedWindow:
 
     async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         """Count `cost`, even past the limit; whether the count is still within it."""
+        self._sweep()
         key = item.key_for(*identifiers)
         end, count = self._current(item, key)
-        if time.monotonic() - self._swept >= SWEEP_SECONDS:  # forget the callers whose window has ended
-            self._swept, now = time.monotonic(), time.time()
-            self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
         self._counts[key] = (end, count + cost)
         return count + cost <= item.amount
 

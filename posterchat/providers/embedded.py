@@ -53,7 +53,7 @@ class EmbeddedProvider(Provider):
         # a conversation's earlier turns) is not evaluated again. Its logits are not bit-for-bit those of a whole
         # evaluation, so an answer at temperature 0 may differ after other chats; false (or a request's own
         # "cache_prompt": false) evaluates every prompt whole, for answers that repeat exactly.
-        self.defaults = {"cache_prompt": cache_prompt}
+        self.cache_prompt = cache_prompt
         self.threads = threads or os.cpu_count() or 1
         self._server = None
         self._key = ""
@@ -154,7 +154,7 @@ class EmbeddedProvider(Provider):
 
     async def stream(self, request: dict, *, timeout: float) -> AsyncIterator[dict]:
         """Yield the engine's chat.completion.chunk dicts; closing the iterator stops generation."""
-        body = {**self.defaults, **_checked(request), "stream": True, "stream_options": {"include_usage": True},
+        body = {"cache_prompt": self.cache_prompt, **_checked(request), "stream": True, "stream_options": {"include_usage": True},
                 "return_progress": True}  # progress chunks during the prompt give a closed stream a chance to stop
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -187,7 +187,7 @@ class EmbeddedProvider(Provider):
 
     async def complete(self, request: dict, *, timeout: float) -> dict:
         """The engine's whole chat.completion; the engine finishes it even if the caller stops waiting."""
-        body = {**self.defaults, **_checked(request), "stream": False}
+        body = {"cache_prompt": self.cache_prompt, **_checked(request), "stream": False}
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
 

@@ -130,10 +130,10 @@ class OpenAICompatProvider(Provider):
         cost ~0.45 ms a call, about half of what posterchat may add (bench/notes.md)."""
         model = request.get("model", "")
         data = json.dumps({key: value for key, value in request.items() if key not in ("stream", "stream_options")})
-        limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        deadlines = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         try:
             async with self._session(model).post(self._url, data=data, headers=self._headers,
-                                                 timeout=limits) as response:
+                                                 timeout=deadlines) as response:
                 status, headers, raw = response.status, response.headers, await response.read()
         except PosterchatError:
             raise
