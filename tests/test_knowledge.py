@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from posterchat import knowledge
 from posterchat.knowledge import TOPICS, Entry, KnowledgeError, search
+from posterchat.knowledge.index import MIN_RELEVANCE, WEIGHTS, match_expression, query_terms
 from posterchat.knowledge.model import _parse_file
 
 # Designer questions, worded the way people ask them, and the entry that must be in the top 3.
@@ -395,6 +396,19 @@ def test_limit_and_ranking():
     assert len(many) > 3
     relevances = [hit.relevance for hit in many]
     assert relevances == sorted(relevances, reverse=True)
+
+
+def test_summed_term_scores_equal_the_or_query_of_fts5_exactly():
+    # the index scores each word once and sums; FTS5's own OR query over all the words must rank and score alike
+    index = knowledge._index()
+    questions = [q for q, _ in QUESTIONS] + NOT_DESIGN + UNRELATED + [e.text for e in knowledge.entries()[:40]]
+    for question in questions:
+        terms = query_terms(question)
+        if not terms:
+            continue
+        rows = index._db.execute("SELECT rowid, -bm25(kb, ?, ?, ?) AS r FROM kb WHERE kb MATCH ? "
+                                 "ORDER BY r DESC, rowid LIMIT 10", (*WEIGHTS, match_expression(terms))).fetchall()
+        assert index.ranked(question, 10) == [(row, r) for row, r in rows if r >= MIN_RELEVANCE], question
 
 
 @pytest.mark.parametrize("limit", [0, -1, 51, 2.5, "3", True])

@@ -46,6 +46,15 @@ def test_read_cache_keeps_values_for_its_time_and_forgets_on_request():
     assert [uncached.get("k", lambda: loads.append(1) or len(loads)) for _ in range(2)] == [3, 4]
 
 
+def test_a_read_cache_entry_expiring_mid_lookup_is_loaded_again_not_an_error():
+    # each look at the clock moves it on 0.6 s: an entry alive when first checked is gone when next read
+    ticks = iter(range(1000))
+    cache = ReadCache(seconds=1.0, timer=lambda: next(ticks) * 0.6)
+    loads = []
+    values = [cache.get("k", lambda: loads.append(1) or len(loads)) for _ in range(20)]
+    assert values == sorted(values) and len(loads) > 1  # reloaded as entries expire, never a KeyError
+
+
 def test_this_process_sees_its_own_revocations_and_preferences_at_once(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'cache.db'}")
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from .. import fastjson
 
 CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
 
@@ -32,7 +33,7 @@ class JsonFormatter(logging.Formatter):
         data.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS and not k.startswith("_")})
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return fastjson.dumps(data, default=str).decode()
 
 
 class StderrHandler(logging.StreamHandler):

@@ -17,6 +17,11 @@ from limits.util import WindowStats
 SWEEP_SECONDS = 60.0  # how often callers with nothing left in their window are forgotten
 
 
+def _key(item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple:
+    """The caller's counter for this limit (limits' own `key_for` builds a string: 4 µs a call, several a request)."""
+    return (item.amount, item.multiples, item.GRANULARITY.seconds, *identifiers)
+
+
 class MovingWindow:
     """`limits`' moving window: at most `amount` hits in any span of the item's length, counted per caller."""
 
@@ -27,7 +32,7 @@ class MovingWindow:
     def _live(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> deque[float]:
         """The caller's hits still inside the window, oldest first."""
         self._sweep(item)
-        hits = self._hits.setdefault(item.key_for(*identifiers), deque())
+        hits = self._hits.setdefault(_key(item, identifiers), deque())
         cutoff = time.time() - item.get_expiry()
         while hits and hits[0] <= cutoff:
             hits.popleft()
@@ -79,12 +84,12 @@ class FixedWindow:
     async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         """Count `cost`, even past the limit; whether the count is still within it."""
         self._sweep()
-        key = item.key_for(*identifiers)
+        key = _key(item, identifiers)
         end, count = self._current(item, key)
         self._counts[key] = (end, count + cost)
         return count + cost <= item.amount
 
     async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
         """When the window ends, and how much of the limit is left."""
-        end, count = self._current(item, item.key_for(*identifiers))
+        end, count = self._current(item, _key(item, identifiers))
         return WindowStats(end, max(0, item.amount - count))

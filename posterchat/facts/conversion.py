@@ -77,11 +77,13 @@ def conversion_facts(text: str, found: list[Quantity]) -> list[Found]:
     """Conversions of lengths no other fact used and units asked about in words, at the first dpi/ppi (else 96)."""
     px_per_in = rounded(next((q.value for q in found if q.unit == "dpi"), CSS_PX_PER_IN))
     spans = [(q.start, q.end) for q in found]
-    named = {unit_of(m.group()) for m in _NAMED.finditer(text) if not any(s <= m.start() < e for s, e in spans)}
+    words = list(_NAMED.finditer(text))
+    named = {unit_of(m.group()) for m in words if not any(s <= m.start() < e for s, e in spans)}
     asked = bool(_CONVERT.search(text))
     lengths = [q for q in found if q.unit in _ALWAYS or (q.unit in CONVERTIBLE and (asked or named - {q.unit}))]
+    in_words = _asked_in_words(text) if len(words) > 1 else []  # asking in words takes two unit words
     facts, seen = [], set()
-    for q in sorted(lengths + _asked_in_words(text), key=lambda q: q.start):
+    for q in sorted(lengths + in_words, key=lambda q: q.start):
         fact = None if (q.value, q.unit) in seen else _fact(q, px_per_in, frozenset(named))
         if fact:
             facts.append(Found(q.start, q.end, fact))

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import openai
 
+from .. import fastjson
 from ..errors import (
     InvalidInput,
     MissingAPIKey,
@@ -129,7 +130,7 @@ class OpenAICompatProvider(Provider):
         """One POST, the answer's JSON as it came: a gateway's hot path, where the SDK's request building would
         cost ~0.45 ms a call, about half of what posterchat may add (bench/notes.md)."""
         model = request.get("model", "")
-        data = json.dumps({key: value for key, value in request.items() if key not in ("stream", "stream_options")})
+        data = fastjson.dumps({key: value for key, value in request.items() if key not in ("stream", "stream_options")})
         deadlines = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         try:
             async with self._session(model).post(self._url, data=data, headers=self._headers,

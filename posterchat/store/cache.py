@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -17,8 +18,9 @@ READ_CACHE_ENTRIES = 10_000
 class ReadCache:
     """Values loaded from the database, kept for READ_CACHE_SECONDS; this process's own writes forget them at once."""
 
-    def __init__(self, seconds: float = READ_CACHE_SECONDS, entries: int = READ_CACHE_ENTRIES):
-        self._cache: TTLCache | None = TTLCache(entries, seconds) if seconds > 0 else None
+    def __init__(self, seconds: float = READ_CACHE_SECONDS, entries: int = READ_CACHE_ENTRIES,
+                 timer: Callable[[], float] = time.monotonic):
+        self._cache: TTLCache | None = TTLCache(entries, seconds, timer) if seconds > 0 else None
         self._lock = threading.Lock()  # reads also run on worker threads (PostgreSQL)
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
@@ -26,8 +28,10 @@ class ReadCache:
         if self._cache is None:
             return load()
         with self._lock:
-            if key in self._cache:
+            try:  # one lookup: between `key in` and `[key]` the entry could expire (a KeyError, a 500)
                 return self._cache[key]
+            except KeyError:
+                pass
         value = load()
         with self._lock:
             self._cache[key] = value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...errors import Unauthorized
@@ -39,7 +39,9 @@ class Gate:
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start" and state.get("rate_limit_headers"):
-                MutableHeaders(scope=message).update(state["rate_limit_headers"])
+                # appended as they are: no response sets these itself (MutableHeaders would look each one up first)
+                message["headers"] = [*message.get("headers", ()), *((name.lower().encode("latin-1"),
+                                      value.encode("latin-1")) for name, value in state["rate_limit_headers"].items())]
             await send(message)
 
         await self.app(scope, receive, send_with_limits)

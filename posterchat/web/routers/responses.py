@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from ..jsonresponse import FastJSONResponse
 
 from ...core import preferences, responses
 from ...core.idempotency import OPENAPI as IDEMPOTENCY_HEADER
@@ -50,11 +50,11 @@ async def create_response(request: Request, body: ResponseRequest, owner: str = 
 
 @router.get("/responses/{response_id}", response_model=ResponseObject, responses=ERRORS)
 async def get_response(response_id: str, stream: bool = False, owner: str = Depends(deps.owner),
-                       services: Services = Depends(deps.services)) -> JSONResponse:
+                       services: Services = Depends(deps.services)) -> FastJSONResponse:
     """A stored response of the caller's."""
     if stream:
         raise InvalidInput("streaming a stored response again is not supported", param="stream")
-    return JSONResponse(wire(await responses.stored(services.store, owner, response_id)))
+    return FastJSONResponse(wire(await responses.stored(services.store, owner, response_id)))
 
 
 async def _answer(request: Request, body: ResponseRequest, owner: str, services: Services, claim: Claim | None):
@@ -74,7 +74,7 @@ async def _answer(request: Request, body: ResponseRequest, owner: str, services:
             await metering.settle(request, rt.turn, held)
     answer = wire(responses.finish(rt))
     await responses.save(services.store, owner, rt, answer, record)
-    return JSONResponse(answer)
+    return FastJSONResponse(answer)
 
 
 async def _events(services: Services, owner: str, rt: responses.ResponseTurn, stream: AsyncIterator[str], record):
