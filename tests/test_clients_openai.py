@@ -219,7 +219,7 @@ FIELDS = {
     "modalities": ["text"],
     "prediction": {"type": "content", "content": "A poster about jazz."},
     "web_search_options": {"search_context_size": "low"},
-    "posterchat_unknown_field": {"nested": [1, None, "x"]},
+    "posterchat_unknown_field": {"nested": [1, None, "x", 2**70, "mañana ✓"]},  # beyond 64 bits: exact
 }
 
 
