@@ -343,3 +343,35 @@ def test_models_retrieve(client):
     assert caught.value.status_code == 404 and error["param"] == "model" and "no-such-model" in error["message"]
     assert error["code"] == "model_not_found"  # as OpenAI names it
     assert set(error) >= {"message", "type", "param", "code"}
+
+
+# ---- the hot route's own body validation (web/leanroute.py): OpenAI's 400s, with the field at fault ----
+
+@pytest.mark.parametrize(("content", "param", "fragment"), [
+    (b"{", None, "not valid JSON"),
+    (b"", None, "not valid JSON"),
+    (b"[1, 2]", None, "must be a JSON object"),
+    (b'{"model": "x"}', "messages", "Field required"),
+    (b'{"messages": [{"role": "bogus", "content": "x"}]}', "messages.0.role", "Input should be"),
+    (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": "many"}', "max_tokens", "valid integer"),
+])
+def test_a_bad_body_is_a_400_naming_the_field(server, fake_upstream, content, param, fragment):
+    response = httpx.post(f"{server.url}/v1/chat/completions", content=content,
+                          headers={"content-type": "application/json"}, timeout=30)
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "invalid_request" and error["param"] == param
+    assert fragment in error["message"] and fake_upstream.calls == 0
+
+
+def test_a_lean_route_takes_only_a_request_and_a_body_model():
+    from fastapi import Depends, Request
+    from fastapi.routing import APIRouter
+
+    from posterchat.web.leanroute import LeanRoute
+    from posterchat.web.schemas.openai import CompletionRequest
+
+    async def with_dependency(request: Request, body: CompletionRequest, extra: str = Depends(lambda: "x")):
+        return None
+
+    with pytest.raises(TypeError, match="takes \\(request: Request, body: Model\\)"):
+        APIRouter().add_api_route("/x", with_dependency, methods=["POST"], route_class_override=LeanRoute)

@@ -69,7 +69,7 @@ def describe_validation(exc: RequestValidationError) -> tuple[int, str, str | No
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or None
     if first.get("type") == "extra_forbidden":
         return 422, f"unknown field {where!r}", where
-    if first.get("type") == "model_attributes_type":
+    if first.get("type") == "model_attributes_type" or (first.get("type") == "model_type" and where is None):
         return 422, "the request body must be a JSON object", None
     message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
     return 422, message if where is None else f"{where}: {message}", where
