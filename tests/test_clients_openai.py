@@ -375,3 +375,16 @@ def test_a_lean_route_takes_only_a_request_and_a_body_model():
 
     with pytest.raises(TypeError, match="takes \\(request: Request, body: Model\\)"):
         APIRouter().add_api_route("/x", with_dependency, methods=["POST"], route_class_override=LeanRoute)
+
+
+def test_the_gateway_router_added_as_the_apps_own_takes_no_dependencies():
+    # app.dependency_overrides cannot reach routes added flat (web/app.py), so such a route must not take any
+    from fastapi import Depends, FastAPI
+    from fastapi.routing import APIRouter
+
+    from posterchat.web import app as web_app
+
+    router = APIRouter()
+    router.add_api_route("/x", lambda extra=Depends(lambda: "x"): None, methods=["GET"])
+    with pytest.raises(TypeError, match="takes dependencies"):
+        web_app._add_routes(FastAPI(), router)

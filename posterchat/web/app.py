@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from .. import __version__
 from ..config import Settings, get_settings
@@ -73,9 +74,11 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
                        expose_headers=EXPOSED_HEADERS)
     errors.install(app)
     # /v1 first: routes are matched in order, and the gateway's requests are the ones that must add least
-    modules = [openai, chat, conversations, health, page, preferences, export, feedback, usage, poster, responses_api]
-    for module in modules + ([metrics] if settings.metrics_enabled else []):
-        _add_routes(app, module.router)
+    _add_routes(app, openai.router)
+    for module in (chat, conversations, health, page, preferences, export, feedback, usage, poster, responses_api):
+        app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.mount("/static", page.static_files(), name="static")
     docs.install(app)
     openapi.install(app)
@@ -85,9 +88,13 @@ def create_app(settings: Settings | None = None, *, service: ChatService | None 
 
 
 def _add_routes(app: FastAPI, router: APIRouter) -> None:
-    """The router's routes as the app's own, as older FastAPI versions' `include_router` made them: an included
-    router is now a layer that every request is matched through (~40 µs a request, bench/notes.md). The routers set
-    their prefix, tags and responses themselves, so including them added nothing else."""
+    """The gateway router's routes as the app's own, as older FastAPI versions' `include_router` made them: an
+    included router is now a layer that every request is matched through (~100 K instructions a request,
+    bench/notes.md). Its routes set their own prefix, tags and responses, and take no dependencies, which
+    `app.dependency_overrides` could not reach here."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.dependant.dependencies:
+            raise TypeError(f"{route.path} takes dependencies; include its router instead")
     app.router.routes.extend(router.routes)
 
 
