@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import anyio
 from fastapi import APIRouter, Request
-from ..jsonresponse import FastJSONResponse
-from ..leanroute import LeanRoute
 
 from ...core import preferences
 from ...core.completions import completion_turn
@@ -15,6 +13,8 @@ from ...core.turn import Turn
 from ...errors import ModelNotFound
 from .. import deps, metering, openapi
 from ..errors import stream_error
+from ..jsonresponse import FastJSONResponse
+from ..leanroute import LeanRoute
 from ..schemas.openai import Completion, CompletionRequest, ModelCard, ModelList
 from ..services import Services
 from ..streaming import event, primed, sse

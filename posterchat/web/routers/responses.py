@@ -8,7 +8,6 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from ..jsonresponse import FastJSONResponse
 
 from ...core import preferences, responses
 from ...core.idempotency import OPENAPI as IDEMPOTENCY_HEADER
@@ -16,6 +15,7 @@ from ...core.idempotency import Claim, Replay
 from ...errors import InvalidInput, PosterchatError
 from .. import deps, idempotency, metering, openapi
 from ..errors import INTERNAL
+from ..jsonresponse import FastJSONResponse
 from ..schemas.responses import ResponseObject, ResponseRequest
 from ..services import Services
 from ..streaming import event, primed, sse
