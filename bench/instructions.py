@@ -60,6 +60,7 @@ def inside(path: str, requests: int, tree: str | None) -> None:
         headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
                    (b"content-length", str(len(body)).encode()), (b"authorization", f"Bearer {key}".encode())]
 
+        # A bare ASGI call, not httpx's ASGITransport: the client's own work would be counted with the server's.
         async def one(state: dict) -> None:
             scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                      "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",

@@ -25,7 +25,7 @@ class LeanRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         model = self._body_model()
-        endpoint = self.endpoint
+        endpoint, field = self.endpoint, self.dependant.body_params[0].name
 
         async def handler(request: Request) -> Response:
             body = await request.body()
@@ -34,7 +34,7 @@ class LeanRoute(APIRoute):
             except ValidationError as exc:
                 errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
                 raise RequestValidationError(errors, body=body) from None
-            return await endpoint(request, parsed)
+            return await endpoint(request=request, **{field: parsed})
 
         return handler
 
