@@ -10,11 +10,11 @@ import math
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, replace
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Any
 
 from .model import Fact, Found, first_distinct
-from .scan import SENTENCE_END, fmt
+from .scan import SENTENCE_END, fmt, word_list, word_set
 
 # CSS named colours, as coloraide knows them (without 'transparent'): copied so that recognising colour words does not
 # import coloraide (~5 MB); tests/test_facts.py checks the copy against coloraide.css.color_names.
@@ -48,7 +48,8 @@ _THRESHOLDS = (3.0, 4.5, 7.0)
 # Digits-only short hex codes are often numbers ("#123", "#2024"), except greys like #000 and #777.
 _NUMBER_LIKE = re.compile(r"#(?!(\d)\1\1$)\d{3,4}")
 _HEX = re.compile(r"(?<![&\w])#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{3,4})(?!\w)", re.I)
-_FUNCTION = re.compile(r"(?<!\w)(?:rgba?|hsla?)\([^()\n]{1,80}\)", re.I)
+_FUNCTIONS = ("rgba", "rgb", "hsla", "hsl")
+_FUNCTION = re.compile(rf"(?<!\w)(?:{'|'.join(_FUNCTIONS)})\([^()\n]{{1,80}}\)", re.I)
 _WORD = re.compile(r"[A-Za-z]+")
 # Words after a colour that make it something else: "white space", "black box", "white balance".
 _STOP_AFTER = re.compile(
@@ -74,9 +75,9 @@ _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)")
 # A colour word written right before or after a value describes it ("#959595 grey", "dark blue (#1d3557)"): the value
 # is the colour, the words its label. Modifiers and common colour words that are not CSS names count only there.
 _MODIFIERS = r"light|dark|pale|mid|middle|medium|deep|bright|soft|warm|cool|muted|dusty|pastel|neutral|vivid|off|pure"
-_LABEL_WORDS = re.compile(
-    r"\b(?:amber|burgundy|charcoal|cobalt|cream|emerald|graphite|jade|lilac|mauve|mint|mustard|ochre|peach|rust|"
-    r"sage|scarlet|slate|taupe)\b", re.I)
+_LABELS = ("amber", "burgundy", "charcoal", "cobalt", "cream", "emerald", "graphite", "jade", "lilac", "mauve", "mint",
+           "mustard", "ochre", "peach", "rust", "sage", "scarlet", "slate", "taupe")
+_LABEL_WORDS = re.compile(rf"\b(?:{'|'.join(_LABELS)})\b", re.I)
 _GAP_AFTER_VALUE = re.compile(r"[ \t]*(?:[-\u2013][ \t]*|(?P<paren>\()[ \t]*)?")
 _MODIFIERS_AFTER = re.compile(rf"(?:(?:{_MODIFIERS})[ \t-]+)+", re.I)
 _GAP_BEFORE_VALUE = re.compile(r"[ \t]*(?:-|(?P<paren>\())?[ \t]*")
@@ -100,8 +101,20 @@ class _Mention:
     colour: Any = None  # coloraide Color, once parsed
 
 
+def _may_name(text: str) -> bool:
+    """Whether one to three words in a row, joined, spell a CSS name (what _names looks for, without positions)."""
+    said = word_list(text, ignorecase=False)  # _WORD's words
+    for i, word in enumerate(said):
+        if word in _NAME_PREFIXES and (word in CSS_NAMES or "".join(said[i:i + 2]) in CSS_NAMES
+                                       or "".join(said[i:i + 3]) in CSS_NAMES):
+            return True
+    return False
+
+
 def _names(text: str) -> list[_Mention]:
     """CSS colour names as whole words, used as colours or not; 'dark slate grey' and 'blue-violet' count as one."""
+    if not _may_name(text):
+        return []
     words = list(_WORD.finditer(text))
     found, i = [], 0
     while i < len(words):
@@ -172,10 +185,17 @@ def _described(text: str, value: _Mention, words: list[_Mention], starts: list[i
 
 def _mentions(text: str) -> list[_Mention]:
     """Every colour in order of appearance, with the role its words give it; overlaps are dropped."""
+    # Each pattern only where what it needs is there: most questions name no colour.
+    said = word_set(text)
+    hexes = _HEX.finditer(text) if "#" in text else ()
+    functions = _FUNCTION.finditer(text) if "(" in text and not said.isdisjoint(_FUNCTIONS) else ()
+    label_words = _LABEL_WORDS.finditer(text) if not said.isdisjoint(_LABELS) else ()
     syntax = [_Mention(h.start(), h.end(), h.group(), False, bool(_NUMBER_LIKE.fullmatch(h.group())))
-              for r in (_HEX, _FUNCTION) for h in r.finditer(text)]
-    labels = [_Mention(m.start(), m.end(), m.group(), True, role="label") for m in _LABEL_WORDS.finditer(text)]
+              for h in chain(hexes, functions)]
+    labels = [_Mention(m.start(), m.end(), m.group(), True, role="label") for m in label_words]
     words = sorted(_names(text) + labels, key=lambda m: m.start)
+    if not syntax and not words:
+        return []
     starts, taken = [w.start for w in words], set()
     syntax = [_described(text, m, words, starts, taken) for m in sorted(syntax, key=lambda m: m.start)]
     free = [w for k, w in enumerate(words) if k not in taken and w.role != "label" and _is_colour_word(text, w)]
@@ -320,7 +340,7 @@ def _fact(fg: _Mention, bg: _Mention) -> Fact:
 def contrast_facts(text: str, limit: int) -> list[Found]:
     """Contrast of each neighbouring pair of colours in the question, as text on background; the first `limit`."""
     mentions = _mentions(text)
-    if not _pairs(text, mentions):
+    if len(mentions) < 2 or not _pairs(text, mentions):
         return []
     # A colour on itself (1:1) tells nothing, and mostly comes from lists ("black on white, black on red").
     pairs = (pair for pair in _pairs(text, _parsed(mentions[:4 * limit])) if pair[0].colour != pair[1].colour)

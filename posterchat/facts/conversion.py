@@ -14,7 +14,7 @@ import re
 from ..poster.geometry import MM_PER_INCH, MM_PER_POINT
 from .lengths import MM_PER, Quantity
 from .model import Fact, Found
-from .scan import finite_positive, fmt, rounded
+from .scan import finite_positive, fmt, rounded, word_set
 
 MAX_CONVERSIONS = 3
 CSS_PX_PER_IN = 96.0  # CSS reference pixel; a dpi/ppi written in the question replaces it
@@ -22,10 +22,14 @@ CONVERTIBLE = ("pt", "pc", "mm", "cm", "in", "px")
 _ALWAYS = ("pt", "pc", "px")  # type and screen sizes, whose physical size is always worth giving
 _TARGETS = (("mm", 2), ("cm", 2), ("in", 3), ("pt", 2), ("pc", 2), ("px", 2))
 _SHOWN = ("mm", "in", "pt", "px")  # cm and pc only when the question names them
-_WORDS = {
-    "mm": r"millimet(?:re|er)s?|mm", "cm": r"centimet(?:re|er)s?|cm", "in": r"inch(?:es)?",
-    "pt": r"points?|pts?", "pc": r"picas?|pc", "px": r"pixels?|px",
+_UNIT_WORDS = {
+    "mm": ("millimetres", "millimeters", "millimetre", "millimeter", "mm"),
+    "cm": ("centimetres", "centimeters", "centimetre", "centimeter", "cm"),
+    "in": ("inches", "inch"), "pt": ("points", "point", "pts", "pt"), "pc": ("picas", "pica", "pc"),
+    "px": ("pixels", "pixel", "px"),
 }
+_WORDS = {unit: "|".join(written) for unit, written in _UNIT_WORDS.items()}
+_ANY_UNIT_WORD = frozenset(word for written in _UNIT_WORDS.values() for word in written)
 _UNIT = "|".join(_WORDS.values())
 _ONE = r"(?:(?:one|a|an|a\s+single)\s+)"
 _KIND = r"(?:(?:typographic(?:al)?|printer'?s|css|desktop|dtp|postscript|pdf|standard)\s+)?"
@@ -75,6 +79,8 @@ def _asked_in_words(text: str) -> list[Quantity]:
 
 def conversion_facts(text: str, found: list[Quantity]) -> list[Found]:
     """Conversions of lengths no other fact used and units asked about in words, at the first dpi/ppi (else 96)."""
+    if not found and len(word_set(text) & _ANY_UNIT_WORD) < 2:
+        return []  # nothing to convert, and asking in words takes two different unit words
     px_per_in = rounded(next((q.value for q in found if q.unit == "dpi"), CSS_PX_PER_IN))
     spans = [(q.start, q.end) for q in found]
     words = list(_NAMED.finditer(text))

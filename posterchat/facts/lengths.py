@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..poster.geometry import MM_PER_INCH, MM_PER_POINT
-from .scan import NUMBER, finite_positive, to_number
+from .scan import NUMBER, finite_positive, has_digit, to_number
 
 MM_PER = {
     "mm": 1.0, "cm": 10.0, "m": 1000.0, "in": MM_PER_INCH, "ft": 12 * MM_PER_INCH,
@@ -82,6 +82,8 @@ def plausible(value: float, unit: str) -> bool:
 
 def quantities(text: str) -> list[Quantity]:
     """Every single quantity with a unit, in order."""
+    if not has_digit(text):
+        return []
     found = []
     for m in _SINGLE.finditer(text):
         unit = next(name for name in _UNITS if m.group(name))
@@ -95,6 +97,8 @@ def quantities(text: str) -> list[Quantity]:
 
 def sizes(text: str) -> list[Size]:
     """Every 'a × b' pair of numbers, with its unit when one is written (once is enough: '24 x 36 in')."""
+    if not has_digit(text):
+        return []
     found = []
     for m in _SIZE.finditer(text):
         written = m.group("ub") or m.group("ua")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..poster.schema import CheckOptions
 from .colours import contrast_facts
 from .conversion import conversion_facts
@@ -33,12 +35,18 @@ def _found(question: str, viewing_distance_m: float) -> list[Found]:
     return found
 
 
+@lru_cache(maxsize=16)  # a server measures every question at the one distance it is configured with
+def _check_distance(viewing_distance_m: float) -> None:
+    """The poster checks' bounds for the distance; their ValidationError says why it is out of them."""
+    CheckOptions(viewing_distance_m=viewing_distance_m)
+
+
 def measure(question: str, *, viewing_distance_m: float = 3.0) -> list[Fact]:
     """The question's facts in order, without repeats, at most MAX_FACTS; never raises for any string."""
     # viewing_distance_m is the distance assumed when the question asks how big text should be without giving one.
     if not isinstance(question, str):
         raise TypeError(f"question must be a str, not {type(question).__name__}")
-    CheckOptions(viewing_distance_m=viewing_distance_m)  # the poster checks' bounds; its ValidationError says why
+    _check_distance(viewing_distance_m)
     facts: dict[str, Fact] = {}
     for item in sorted(_found(question, viewing_distance_m), key=lambda f: (f.start, f.end)):
         facts.setdefault(item.fact.statement, item.fact)

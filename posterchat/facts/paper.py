@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..poster.geometry import MM_PER_INCH
 from .lengths import MM_PER, Size
 from .model import Fact, Found, first_distinct
-from .scan import fmt, rounded
+from .scan import fmt, has_digit, rounded, word_set
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,25 @@ MIN_SIDE_MM = 1.0  # a smaller "size" is no print, so it gets no paper-size fact
 _ISO = re.compile(r"(?<!\w)([abc](?:10|[0-9]))(?!\w)", re.I)
 # US names are everyday words ("a letter", "is it legal"), so they count only with "US"/"ANSI" before them or a
 # paper word after them.
+_US_NAMES = ("letter", "legal", "tabloid", "ledger")
 _US = re.compile(
-    r"\b(?:(?P<us>U\.?S\.?|ANSI)[\s-]+)?(?P<name>letter|legal|tabloid|ledger)\b"
+    rf"\b(?:(?P<us>U\.?S\.?|ANSI)[\s-]+)?(?P<name>{'|'.join(_US_NAMES)})\b"
     r"(?P<paper>[\s-]+(?:size[ds]?|paper|format|sheets?|pages?|posters?|prints?)\b)?", re.I)
-_ANSI_ARCH = re.compile(r"\b(?P<kind>ANSI|ansi|ARCH|Arch|arch)[\s-]?(?P<letter>E1|[A-E])\b")
+_ANSI_ARCH_KINDS = ("ANSI", "ansi", "ARCH", "Arch", "arch")
+_ANSI_ARCH = re.compile(rf"\b(?P<kind>{'|'.join(_ANSI_ARCH_KINDS)})[\s-]?(?P<letter>E1|[A-E])\b")
 
 
 def named_papers(text: str) -> list[tuple[int, int, Paper]]:
     """Named paper sizes in the question, with where they are written."""
-    found = [(m.start(), m.end(), PAPERS[m.group(1).lower()]) for m in _ISO.finditer(text)]
-    for m in _US.finditer(text):
+    # Each pattern only where what it needs is there: most questions name no paper.
+    iso = _ISO.finditer(text) if has_digit(text) else ()
+    us = _US.finditer(text) if not word_set(text).isdisjoint(_US_NAMES) else ()
+    ansi_arch = _ANSI_ARCH.finditer(text) if any(kind in text for kind in _ANSI_ARCH_KINDS) else ()
+    found = [(m.start(), m.end(), PAPERS[m.group(1).lower()]) for m in iso]
+    for m in us:
         if m.group("us") or m.group("paper"):
             found.append((m.start("name"), m.end("name"), PAPERS[m.group("name").lower()]))
-    for m in _ANSI_ARCH.finditer(text):
+    for m in ansi_arch:
         key = f"{m.group('kind').lower()} {m.group('letter').lower()}"
         if key in PAPERS:
             found.append((m.start(), m.end(), PAPERS[key]))

@@ -139,6 +139,8 @@ def _needed_facts(text: str, prints: list[_Print], dpis: list[Quantity], limit: 
 def resolution_facts(text: str, papers: list[tuple[int, int, Paper]], size_list: list[Size],
                      found: list[Quantity], limit: int) -> tuple[list[Found], set[int]]:
     """Effective ppi of the first `limit` pixel counts, then pixels the other print sizes need; and what they used."""
+    if not (papers or size_list or found):
+        return [], set()
     # Each pixel count goes with the next print size (else the last); each print size left with the next dpi/ppi.
     pixels, prints = _candidates(text, papers, size_list, found)
     facts, used = [], set()

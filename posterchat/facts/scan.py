@@ -4,12 +4,44 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 # 1,234.5 (thousands), 12.5 or 12,5 (decimal comma), .5; at most 7 digits, so nothing overflows or takes long.
 NUMBER = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,4})?|[0-9]{1,7}(?:[.,][0-9]{1,4})?|\.[0-9]{1,4}"
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 # A sentence ends at . ? ! ; followed by a space (not a decimal point) or at a line break.
 SENTENCE_END = re.compile(r"[.?!;](?=\s|$)|\n")
+_DIGIT = re.compile(r"[0-9]")
+_LOWER_LETTERS = re.compile(r"[a-z]+")
+# The four letters an ASCII letter matches under re.IGNORECASE besides its own two cases (Python's re docs), as the
+# letter they match; without IGNORECASE the two of them that lower() would turn into ASCII letters are no letters.
+# Once these are mapped, lower() makes no new ASCII letters (tests/test_facts.py checks both over every code point).
+IGNORECASE_LETTERS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+NOT_LETTERS = str.maketrans({"\u0130": " ", "\u212a": " "})
+
+
+def has_digit(text: str) -> bool:
+    """Whether the text holds a digit 0-9, which every number the extractors read starts from."""
+    return _DIGIT.search(text) is not None
+
+
+def word_list(text: str, *, ignorecase: bool = True) -> tuple[str, ...]:
+    """The runs of ASCII letters in order, lower-cased; with `ignorecase`, as an ignore-case pattern sees them."""
+    return _word_list(text, ignorecase or text.isascii())  # an ASCII text's words are the same either way
+
+
+@lru_cache(maxsize=64)  # every extractor asks about the same question
+def _word_list(text: str, ignorecase: bool) -> tuple[str, ...]:
+    if not text.isascii():
+        text = text.translate(IGNORECASE_LETTERS if ignorecase else NOT_LETTERS)
+    return tuple(_LOWER_LETTERS.findall(text.lower()))
+
+
+@lru_cache(maxsize=64)
+def word_set(text: str) -> frozenset[str]:
+    """The words an ignore-case pattern sees: a pattern that needs a word absent here cannot match, so an extractor
+    skips its patterns (most questions have no numbers, colours or units)."""
+    return frozenset(word_list(text))
 
 
 def to_number(text: str) -> float:

@@ -11,7 +11,7 @@ from ..poster.schema import CheckOptions
 from ..poster.typography import X_HEIGHT_EM, min_font_size_pt
 from .lengths import Quantity
 from .model import Fact, Found
-from .scan import clause_before, fmt, rounded
+from .scan import clause_before, fmt, rounded, word_set
 
 # Cap height of typical Latin text faces, in em: Helvetica 718 and Times 662 units per 1000 (their Adobe AFM metrics).
 CAP_HEIGHT_EM = 0.7
@@ -33,6 +33,9 @@ _ASKS_SIZE = re.compile(
     r"headings?|body|copy|words)\b"
     r"|\b(?:text|fonts?|type|letters|lettering|headlines?|titles?|body|copy)\b[^.?!\n]{0,40}?\b(?:big|large) enough\b"
     r"|\b(?:minimum|smallest|min\.?)\s+(?:readable\s+)?(?:text|fonts?|type|point)\b", re.I)
+# Each branch of _ASKS_SIZE needs one of these words, or "how" with one of _HOW_BIG.
+_ASKS_SIZE_WORDS = frozenset({"size", "sizes", "enough", "minimum", "smallest", "min"})
+_HOW_BIG = ("big", "large", "small", "tall")
 
 
 def allowed_distance(metres: float) -> bool:
@@ -83,6 +86,9 @@ def distance_facts(text: str, found: list[Quantity], limit: int) -> tuple[list[F
 
 def assumed_distance_fact(text: str, viewing_distance_m: float) -> list[Found]:
     """When the question asks how big text should be but gives no distance: the fact at the assumed distance."""
+    said = word_set(text)
+    if said.isdisjoint(_ASKS_SIZE_WORDS) and not ("how" in said and not said.isdisjoint(_HOW_BIG)):
+        return []
     asked = _ASKS_SIZE.search(text)
     if not asked:
         return []
