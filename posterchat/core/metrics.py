@@ -46,6 +46,14 @@ class Metrics:
                                  "Requests waiting for the embedded (in-process) models.", registry=r)
         self._is_known: Callable[[str], bool] = lambda model: True
         self._model_labels: set[str] = set()
+        self._children: dict[tuple, Any] = {}
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, kept: labels() checks its arguments and takes a lock on every call."""
+        key = (metric, values)
+        if (found := self._children.get(key)) is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     def known_models(self, router: Any, priced: Callable[[str], bool]) -> None:
         """Label models by name only when the router lists them, they are fallbacks, or `priced` knows them."""
@@ -71,9 +79,9 @@ class Metrics:
         model = self.model_label(model)
         for kind, count in (("prompt", usage.prompt_tokens), ("completion", usage.completion_tokens)):
             if count:
-                self.tokens.labels(model, kind).inc(count)
+                self.child(self.tokens, model, kind).inc(count)
         if cost:
-            self.cost.labels(model).inc(cost)
+            self.child(self.cost, model).inc(cost)
 
     def failed(self, exc: Any) -> None:
         """A turn failed for good (a TurnListener event)."""

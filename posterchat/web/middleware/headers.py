@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+_RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]  # as ASGI carries them
 
 
 class SecurityHeaders:
@@ -20,9 +20,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [header for header in _RAW if header[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

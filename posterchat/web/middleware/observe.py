@@ -8,12 +8,11 @@ import secrets
 import time
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
-
 from ...core.logs import current_request_id
 from ...core.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.lower().encode()  # ASGI header names are lower-case bytes
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 QUIET_ROUTES = {"/health", "/metrics"}  # probes and scrapes: logged at DEBUG only
@@ -86,8 +85,8 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-                self.metrics.requests.labels(method, self.route(scope), str(status)).inc()
+                message["headers"] = [*message.get("headers", ()), (_REQUEST_ID_RAW, request_id.encode())]
+                self.metrics.child(self.metrics.requests, method, self.route(scope), str(status)).inc()
             await send(message)
 
         self.metrics.in_progress.inc()
@@ -96,7 +95,7 @@ class RequestObserver:
         except Exception:
             if status is None:  # the error handler outside this middleware answers 500
                 status = 500
-                self.metrics.requests.labels(method, self.route(scope), "500").inc()
+                self.metrics.child(self.metrics.requests, method, self.route(scope), "500").inc()
             raise
         finally:
             self.metrics.in_progress.dec()
@@ -107,7 +106,7 @@ class RequestObserver:
         """Observe the duration and write the request's log line."""
         route = self.route(scope)
         status_label = str(status) if status is not None else "0"  # 0: the client left before any response
-        self.metrics.latency.labels(method, route, status_label).observe(seconds)
+        self.metrics.child(self.metrics.latency, method, route, status_label).observe(seconds)
         client = scope.get("client")
         state = scope.get("state", {})
         fields = {
