@@ -37,6 +37,15 @@ PROMPTS = [embedded.PROMPT, "Write a long story about a designer who makes a fes
            "Explain grid layouts for posters in detail, with examples.",
            "Describe how to print a large poster at home, covering paper, ink and settings."]
 WAYS = ("xllamacpp in-process", "llama-cpp-python in-process", "llama-cpp-python server")
+# A designer coming back to a conversation after others have used the engine: CONVERSATIONS long chats, one after
+# another (more than the slots), then the first one's next turn. Its prompt starts with all of the first chat's.
+CONVERSATIONS = 5
+RETURN_MAX_TOKENS = 16
+NOTES = " ".join(
+    "Posters are read from a distance, so the headline must be legible from across the room. A clear hierarchy "
+    "leads the eye from the title to the date, the place and the details. Leave generous margins and align text to "
+    "a grid. Limit the palette to two or three colours with strong contrast between text and background."
+    .split(". ")) * 6  # ~500 tokens: a grounded system prompt's reference notes
 RESULTS_MD = peers.ROOT / "bench" / "results" / "engines.md"
 
 
@@ -45,6 +54,24 @@ def body(prompt: str, max_tokens: int = MAX_TOKENS, fresh: str = "") -> dict:
     return {"model": "local", "messages": [{"role": "system", "content": fresh + embedded.SYSTEM},
                                            {"role": "user", "content": prompt}],
             "temperature": 0, "seed": 0, "max_tokens": max_tokens}
+
+
+def conversation(k: int) -> list[dict]:
+    """Conversation k's first turn: a long system prompt of its own."""
+    return [{"role": "system", "content": f"Conversation {k}. {embedded.SYSTEM} {NOTES}"},
+            {"role": "user", "content": PROMPTS[k % len(PROMPTS)]}]
+
+
+def returning(run: str) -> list[dict]:
+    """The chats of one returning-conversation trial (`run` makes them new to every engine): the first chat's next
+    turn comes last."""
+    firsts = [conversation(k) for k in range(CONVERSATIONS)]
+    for messages in firsts:
+        messages[0]["content"] = f"{run} {messages[0]['content']}"
+    again = [*firsts[0], {"role": "assistant", "content": "Here are some ideas."},
+             {"role": "user", "content": "Which of them matters most?"}]
+    return [{"model": "local", "messages": m, "temperature": 0, "seed": 0, "max_tokens": RETURN_MAX_TOKENS}
+            for m in (*firsts, again)]
 
 
 def generation_threads(threads: int) -> int:
@@ -78,6 +105,11 @@ class Xllamacpp:
         async def all_at_once():
             return await asyncio.gather(*(self._one(body(PROMPTS[i % len(PROMPTS)], fresh=fresh)) for i in range(n)))
         return asyncio.run(all_at_once())
+
+    def sequence(self, bodies: list[dict]) -> list[load.Stream]:
+        async def one_by_one():
+            return [await self._one(request) for request in bodies]
+        return asyncio.run(one_by_one())
 
     def stop(self) -> dict:
         """Close the stream after a few tokens; the engine has stopped once its decode counter stays put."""
@@ -127,6 +159,12 @@ class LlamaCppPython:
             thread.join()
         return out
 
+    def sequence(self, bodies: list[dict]) -> list[load.Stream]:
+        out: list[load.Stream] = []
+        for request in bodies:
+            self._one(request, out)
+        return out
+
     def stop(self) -> dict:
         """Decoding runs on a thread that checks a stop flag after every token, as the old provider's did."""
         out: list[load.Stream] = []
@@ -159,6 +197,8 @@ def worker(way: str, threads: int, slots: int) -> None:
         ask = json.loads(line)
         if ask["op"] == "streams":
             answer = [vars(stream) for stream in engine.streams(ask["n"], ask["fresh"])]
+        elif ask["op"] == "sequence":
+            answer = [vars(stream) for stream in engine.sequence(ask["bodies"])]
         elif ask["op"] == "stop":
             answer = engine.stop()
         else:
@@ -190,6 +230,9 @@ class Worker:
     def streams(self, n: int, fresh: str = "") -> list[load.Stream]:
         return [load.Stream(**stream) for stream in self.ask("streams", n=n, fresh=fresh)]
 
+    def sequence(self, bodies: list[dict]) -> list[load.Stream]:
+        return [load.Stream(**stream) for stream in self.ask("sequence", bodies=bodies)]
+
     def stop(self) -> dict:
         return self.ask("stop")
 
@@ -218,6 +261,12 @@ class Server:
                                                          "stream": True}, {}) for i in range(n)))
         return asyncio.run(all_at_once())
 
+    def sequence(self, bodies: list[dict]) -> list[load.Stream]:
+        async def one_by_one():
+            return [await embedded._stream_http(self.peer.port, "/v1/chat/completions", {**request, "stream": True},
+                                                {}) for request in bodies]
+        return asyncio.run(one_by_one())
+
     def stop(self) -> dict:
         """Hang up after a few tokens; the server has stopped once its CPU time (all threads) stays put."""
         request = {**body(PROMPTS[2], STOP_MAX_TOKENS), "stream": True}
@@ -245,8 +294,8 @@ def _cpu_ns(pid: int) -> int:
 
 def measure(engines: dict, reps: int, trials: int, log=print) -> dict:
     """Every measurement rotating through the engines; one warm-up chat each first."""
-    runs = {name: {"single": [], "ttft_new": [], "ttft_again": [], "parallel": {n: [] for n in PARALLEL},
-                   "stop": []} for name in engines}
+    runs = {name: {"single": [], "ttft_new": [], "ttft_again": [], "ttft_return": [],
+                   "parallel": {n: [] for n in PARALLEL}, "stop": []} for name in engines}
     names = list(engines)
     for engine in engines.values():
         engine.streams(1)
@@ -260,6 +309,11 @@ def measure(engines: dict, reps: int, trials: int, log=print) -> dict:
                 runs[name]["ttft_again"].append(again["ttft_ms"])
                 log(f"  rep {rep + 1} {name:28s} one chat: {new['tokens_per_s']:6.1f}, {again['tokens_per_s']:6.1f} "
                     f"tok/s, TTFT {new['ttft_ms']:6.1f} ms new, {again['ttft_ms']:6.1f} ms again")
+        for name in order:
+            back = embedded.describe(engines[name].sequence(returning(f"Run {rep}."))[-1])
+            runs[name]["ttft_return"].append(back["ttft_ms"])
+            log(f"  rep {rep + 1} {name:28s} back to the first of {CONVERSATIONS} conversations: "
+                f"TTFT {back['ttft_ms']:6.1f} ms")
         for n in PARALLEL:
             for name in order:
                 streams = engines[name].streams(n)
@@ -280,19 +334,32 @@ def summarize(runs: dict, rss: dict) -> dict:
     for name, r in runs.items():
         out[name] = {"tokens_per_s": load.summary([x["tokens_per_s"] for x in r["single"]]),
                      "ttft_new_ms": load.summary(r["ttft_new"]), "ttft_again_ms": load.summary(r["ttft_again"]),
+                     "ttft_return_ms": load.summary(r["ttft_return"]),
                      "parallel": {n: load.summary(v) for n, v in r["parallel"].items()},
                      "stop_ms": load.summary([x["ms"] for x in r["stop"]]), "rss_mb": rss[name]}
+    out[WAYS[0]]["paired"] = paired(runs)
     return out
 
 
+def paired(runs: dict) -> dict:
+    """xllamacpp against its peers chat by chat: each chat was measured right after or before the same chat on the
+    peer, so a change in the machine's speed during the run (up to 3× here) touches both sides of each pair alike."""
+    new, old, server = (runs[name] for name in WAYS)
+    speed = [a["tokens_per_s"] / b["tokens_per_s"] for a, b in zip(new["single"], old["single"], strict=True)]
+    behind = {kind: [a - b for a, b in zip(new[f"ttft_{kind}"], server[f"ttft_{kind}"], strict=True)]
+              for kind in ("new", "again", "return")}
+    return {"tokens_per_s_ratio": load.summary(speed),
+            **{f"ttft_{kind}_behind_ms": load.summary(diffs) for kind, diffs in behind.items()}}
+
+
 def targets(s: dict) -> list[tuple[str, str, bool]]:
-    new, old, server = (s[name] for name in WAYS)
-    med = lambda summary: summary["median"]  # noqa: E731
-    scale = med(new["parallel"][4]) / med(new["parallel"][1])
-    ratio = med(new["tokens_per_s"]) / med(old["tokens_per_s"])
-    behind = {kind: med(new[f"ttft_{kind}_ms"]) - med(server[f"ttft_{kind}_ms"]) for kind in ("new", "again")}
+    new, paired = s[WAYS[0]], s[WAYS[0]]["paired"]
+    scale = new["parallel"][4]["median"] / new["parallel"][1]["median"]
+    ratio = paired["tokens_per_s_ratio"]["median"]
+    behind = {kind: paired[f"ttft_{kind}_behind_ms"]["median"] for kind in ("new", "again")}
     return [("4 parallel chats ≥ 1.5× the tokens/s of one chat", f"{scale:.2f}×", scale >= 1.5),
-            ("one chat ≥ 0.95× llama-cpp-python's tokens/s (in-process)", f"{ratio:.2f}×", ratio >= 0.95),
+            ("one chat ≥ 0.95× llama-cpp-python's tokens/s (in-process), chat by chat", f"{ratio:.2f}×",
+             ratio >= 0.95),
             ("time to first token ≤ 3 ms behind llama-cpp-python's server, new prompt", f"{behind['new']:+.1f} ms",
              behind["new"] <= 3),
             ("… and the same prompt again", f"{behind['again']:+.1f} ms", behind["again"] <= 3),
@@ -305,19 +372,28 @@ def table(s: dict, meta: dict) -> str:
     lines = [f"# Embedded engines ({meta['started']})", "",
              f"`python -m bench.engines {meta['argv']}`: {meta['machine']['nproc']} cores ({meta['machine']['cpu']}), "
              f"load average before {meta['load_before'][0]:.2f}, after {meta['load_after'][0]:.2f}; "
-             f"{meta['threads']} threads ({generation_threads(meta['threads'])} for steps of one token), {N_CTX} tokens of context per chat, {meta['slots']} slots (xllamacpp), "
+             f"{meta['threads']} threads ({generation_threads(meta['threads'])} for steps of one token), "
+             f"{N_CTX} tokens of context per chat, {meta['slots']} slots (xllamacpp), "
              f"temperature 0, up to {MAX_TOKENS} tokens per answer; medians (min–max) of {meta['reps']} "
              f"repetitions ({2 * SINGLES_PER_REP} single chats each), stop: {meta['trials']} trials. "
-             f"{meta['versions']}.", "",
-             f"| engine | one chat: tok/s | TTFT ms, new prompt | TTFT ms, same again | {head} (tok/s in all) "
-             "| 4 vs 1 | RSS MB | stop ms |",
-             "| --- | --- | --- | --- | " + "--- | " * len(PARALLEL) + "--- | --- | --- |"]
+             f"{meta['versions']}. *Back to a chat*: {CONVERSATIONS} chats with a ~500-token system prompt each, one "
+             "after another, then the first chat's next turn: its time to first token.", "",
+             f"| engine | one chat: tok/s | TTFT ms, new prompt | TTFT ms, same again | TTFT ms, back to a chat "
+             f"| {head} (tok/s in all) | 4 vs 1 | RSS MB | stop ms |",
+             "| --- | --- | --- | --- | --- | " + "--- | " * len(PARALLEL) + "--- | --- | --- |"]
     for name, r in s.items():
         scale = r["parallel"][4]["median"] / r["parallel"][1]["median"]
         cells = " | ".join(formats.spread(r["parallel"][n]) for n in PARALLEL)
         lines.append(f"| {name} | {formats.spread(r['tokens_per_s'])} | {formats.spread(r['ttft_new_ms'])} | "
-                     f"{formats.spread(r['ttft_again_ms'])} | {cells} | "
+                     f"{formats.spread(r['ttft_again_ms'])} | {formats.spread(r['ttft_return_ms'])} | {cells} | "
                      f"{scale:.2f}× | {formats.fmt(r['rss_mb'], 0)} | {formats.spread(r['stop_ms'])} |")
+    paired = s[WAYS[0]]["paired"]
+    lines += ["", "Chat by chat (each measured next to the same chat on the peer; median, min–max): xllamacpp's "
+              f"tokens/s over llama-cpp-python's in-process {formats.spread(paired['tokens_per_s_ratio'], 2)}×; "
+              "time to first token behind llama-cpp-python's server: new prompt "
+              f"{formats.spread(paired['ttft_new_behind_ms'])} ms, same again "
+              f"{formats.spread(paired['ttft_again_behind_ms'])} ms, back to a chat "
+              f"{formats.spread(paired['ttft_return_behind_ms'])} ms."]
     lines += ["", "| target (xllamacpp) | measured | |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {formats.verdict(ok)} |" for t, m, ok in targets(s)]
     return "\n".join(lines) + "\n"

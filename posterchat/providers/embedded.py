@@ -93,7 +93,11 @@ class EmbeddedProvider(Provider):
         # Steps of one token are bound by memory, not cores: one core fewer leaves room for the event loop and the
         # engine's per-token work (on 2 cores: +40% tokens/s, bench/engines.py). Prompts and multi-chat steps use all.
         params.cpuparams.n_threads, params.cpuparams_batch.n_threads = max(1, self.threads - 1), self.threads
-        params.cache_ram_mib = PROMPT_CACHE_MIB
+        # A slot's prompt is copied to host memory when the slot is given to another chat (~4 ms per 250 tokens), so
+        # that chat can come back without its prompt being evaluated again. llama.cpp also copies every idle slot
+        # whenever a task starts, which protects slots that a unified KV cache may clear; each slot has KV memory
+        # of its own here (kv_unified false), so those copies would only delay the new task.
+        params.cache_ram_mib, params.cache_idle_slots = PROMPT_CACHE_MIB, False
         params.api_keys, params.n_threads_http = [key], 1
         params.endpoint_metrics, params.verbosity = True, -1
         log.debug("loading %s", self.model_path.name)
