@@ -353,10 +353,15 @@ def paired(runs: dict) -> dict:
 
 
 def targets(s: dict) -> list[tuple[str, str, bool]]:
-    new, paired = s[WAYS[0]], s[WAYS[0]]["paired"]
+    new, old, server = (s[name] for name in WAYS)
     scale = new["parallel"][4]["median"] / new["parallel"][1]["median"]
-    ratio = paired["tokens_per_s_ratio"]["median"]
-    behind = {kind: paired[f"ttft_{kind}_behind_ms"]["median"] for kind in ("new", "again")}
+    if "paired" in new:
+        ratio = new["paired"]["tokens_per_s_ratio"]["median"]
+        behind = {kind: new["paired"][f"ttft_{kind}_behind_ms"]["median"] for kind in ("new", "again")}
+    else:  # results.json from before chat-by-chat comparisons (make bench reports every section it holds)
+        ratio = new["tokens_per_s"]["median"] / old["tokens_per_s"]["median"]
+        behind = {kind: new[f"ttft_{kind}_ms"]["median"] - server[f"ttft_{kind}_ms"]["median"]
+                  for kind in ("new", "again")}
     return [("4 parallel chats ≥ 1.5× the tokens/s of one chat", f"{scale:.2f}×", scale >= 1.5),
             ("one chat ≥ 0.95× llama-cpp-python's tokens/s (in-process), chat by chat", f"{ratio:.2f}×",
              ratio >= 0.95),
@@ -385,9 +390,10 @@ def table(s: dict, meta: dict) -> str:
         scale = r["parallel"][4]["median"] / r["parallel"][1]["median"]
         cells = " | ".join(formats.spread(r["parallel"][n]) for n in PARALLEL)
         lines.append(f"| {name} | {formats.spread(r['tokens_per_s'])} | {formats.spread(r['ttft_new_ms'])} | "
-                     f"{formats.spread(r['ttft_again_ms'])} | {formats.spread(r['ttft_return_ms'])} | {cells} | "
+                     f"{formats.spread(r['ttft_again_ms'])} | {formats.spread(r.get('ttft_return_ms'))} | {cells} | "
                      f"{scale:.2f}× | {formats.fmt(r['rss_mb'], 0)} | {formats.spread(r['stop_ms'])} |")
-    paired = s[WAYS[0]]["paired"]
+    paired = s[WAYS[0]].get("paired") or {key: {} for key in (
+        "tokens_per_s_ratio", "ttft_new_behind_ms", "ttft_again_behind_ms", "ttft_return_behind_ms")}
     lines += ["", "Chat by chat (each measured next to the same chat on the peer; median, min–max): xllamacpp's "
               f"tokens/s over llama-cpp-python's in-process {formats.spread(paired['tokens_per_s_ratio'], 2)}×; "
               "time to first token behind llama-cpp-python's server: new prompt "
