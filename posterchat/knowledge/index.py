@@ -118,8 +118,9 @@ class Index:
         # bm25() of an OR query is the sum of each term's own bm25() (FTS5 scores every phrase on its own: its IDF,
         # its weighted count, the row's length), so each word is scored by FTS5 once and remembered, and the sums
         # equal the OR query's scores exactly, at a tenth of its cost (bench/notes.md).
-        totals: dict[int, float] = {}
-        for term in query_terms(question):
+        terms = query_terms(question)
+        totals = dict(self._term_scores(terms[0])) if terms else {}  # each row's sum starts with its first term
+        for term in terms[1:]:
             for row, relevance in self._term_scores(term):
                 totals[row] = totals.get(row, 0.0) + relevance
         best = sorted(sorted(totals.items()), key=operator.itemgetter(1), reverse=True)[:limit]  # ties: lower row
