@@ -29,12 +29,10 @@ GATES = {  # a pattern's match, and the cheap test that lets it run
                scan.has_digit),
     "US paper names": (paper._US.search, lambda t: not scan.word_set(t).isdisjoint(paper._US_NAMES)),
     "ANSI and ARCH": (paper._ANSI_ARCH.search, lambda t: any(kind in t for kind in paper._ANSI_ARCH_KINDS)),
-    "text size asked": (typesize._ASKS_SIZE.search,
-                        lambda t: typesize.assumed_distance_fact(t, 3.0) != [] or not typesize._ASKS_SIZE.search(t)),
+    "text size asked": (typesize._ASKS_SIZE.search, typesize.may_ask_size),
     "colour functions": (colours._FUNCTION.search, lambda t: not scan.word_set(t).isdisjoint(colours._FUNCTIONS)),
     "colour labels": (colours._LABEL_WORDS.search, lambda t: not scan.word_set(t).isdisjoint(colours._LABELS)),
-    "units asked in words": (conversion._asked_in_words,
-                             lambda t: len(scan.word_set(t) & conversion._ANY_UNIT_WORD) >= 2),
+    "units asked in words": (conversion._asked_in_words, conversion.may_ask_in_words),
 }
 
 

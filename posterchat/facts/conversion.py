@@ -77,10 +77,15 @@ def _asked_in_words(text: str) -> list[Quantity]:
     return sorted(found, key=lambda q: q.start)
 
 
+def may_ask_in_words(text: str) -> bool:
+    """Whether the question has two different unit words, which asking about a unit in words takes."""
+    return len(word_set(text) & _ANY_UNIT_WORD) >= 2
+
+
 def conversion_facts(text: str, found: list[Quantity]) -> list[Found]:
     """Conversions of lengths no other fact used and units asked about in words, at the first dpi/ppi (else 96)."""
-    if not found and len(word_set(text) & _ANY_UNIT_WORD) < 2:
-        return []  # nothing to convert, and asking in words takes two different unit words
+    if not found and not may_ask_in_words(text):
+        return []
     px_per_in = rounded(next((q.value for q in found if q.unit == "dpi"), CSS_PX_PER_IN))
     spans = [(q.start, q.end) for q in found]
     words = list(_NAMED.finditer(text))

@@ -84,12 +84,15 @@ def distance_facts(text: str, found: list[Quantity], limit: int) -> tuple[list[F
     return facts, used
 
 
+def may_ask_size(text: str) -> bool:
+    """Whether the words _ASKS_SIZE needs are there: one of _ASKS_SIZE_WORDS, or "how" with one of _HOW_BIG."""
+    said = word_set(text)
+    return not said.isdisjoint(_ASKS_SIZE_WORDS) or ("how" in said and not said.isdisjoint(_HOW_BIG))
+
+
 def assumed_distance_fact(text: str, viewing_distance_m: float) -> list[Found]:
     """When the question asks how big text should be but gives no distance: the fact at the assumed distance."""
-    said = word_set(text)
-    if said.isdisjoint(_ASKS_SIZE_WORDS) and not ("how" in said and not said.isdisjoint(_HOW_BIG)):
-        return []
-    asked = _ASKS_SIZE.search(text)
+    asked = _ASKS_SIZE.search(text) if may_ask_size(text) else None
     if not asked:
         return []
     written = f"{fmt(viewing_distance_m)} m (the assumed viewing distance)"
