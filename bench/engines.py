@@ -41,11 +41,10 @@ WAYS = ("xllamacpp in-process", "llama-cpp-python in-process", "llama-cpp-python
 # another (more than the slots), then the first one's next turn. Its prompt starts with all of the first chat's.
 CONVERSATIONS = 5
 RETURN_MAX_TOKENS = 16
-NOTES = " ".join(
-    "Posters are read from a distance, so the headline must be legible from across the room. A clear hierarchy "
-    "leads the eye from the title to the date, the place and the details. Leave generous margins and align text to "
-    "a grid. Limit the palette to two or three colours with strong contrast between text and background."
-    .split(". ")) * 6  # ~500 tokens: a grounded system prompt's reference notes
+NOTES = ("Posters are read from a distance, so the headline must be legible from across the room. A clear hierarchy "
+         "leads the eye from the title to the date, the place and the details. Leave generous margins and align text "
+         "to a grid. Limit the palette to two or three colours with strong contrast between text and background. "
+         ) * 6  # ~500 tokens: a grounded system prompt's reference notes
 RESULTS_MD = peers.ROOT / "bench" / "results" / "engines.md"
 
 
@@ -56,18 +55,15 @@ def body(prompt: str, max_tokens: int = MAX_TOKENS, fresh: str = "") -> dict:
             "temperature": 0, "seed": 0, "max_tokens": max_tokens}
 
 
-def conversation(k: int) -> list[dict]:
-    """Conversation k's first turn: a long system prompt of its own."""
-    return [{"role": "system", "content": f"Conversation {k}. {embedded.SYSTEM} {NOTES}"},
+def conversation(run: str, k: int) -> list[dict]:
+    """Conversation k's first turn: a long system prompt of its own (`run` makes it new to every engine)."""
+    return [{"role": "system", "content": f"{run} Conversation {k}. {embedded.SYSTEM} {NOTES}"},
             {"role": "user", "content": PROMPTS[k % len(PROMPTS)]}]
 
 
 def returning(run: str) -> list[dict]:
-    """The chats of one returning-conversation trial (`run` makes them new to every engine): the first chat's next
-    turn comes last."""
-    firsts = [conversation(k) for k in range(CONVERSATIONS)]
-    for messages in firsts:
-        messages[0]["content"] = f"{run} {messages[0]['content']}"
+    """The chats of one returning-conversation trial: the first chat's next turn comes last."""
+    firsts = [conversation(run, k) for k in range(CONVERSATIONS)]
     again = [*firsts[0], {"role": "assistant", "content": "Here are some ideas."},
              {"role": "user", "content": "Which of them matters most?"}]
     return [{"model": "local", "messages": m, "temperature": 0, "seed": 0, "max_tokens": RETURN_MAX_TOKENS}
@@ -353,15 +349,10 @@ def paired(runs: dict) -> dict:
 
 
 def targets(s: dict) -> list[tuple[str, str, bool]]:
-    new, old, server = (s[name] for name in WAYS)
+    new, paired = s[WAYS[0]], s[WAYS[0]]["paired"]
     scale = new["parallel"][4]["median"] / new["parallel"][1]["median"]
-    if "paired" in new:
-        ratio = new["paired"]["tokens_per_s_ratio"]["median"]
-        behind = {kind: new["paired"][f"ttft_{kind}_behind_ms"]["median"] for kind in ("new", "again")}
-    else:  # results.json from before chat-by-chat comparisons (make bench reports every section it holds)
-        ratio = new["tokens_per_s"]["median"] / old["tokens_per_s"]["median"]
-        behind = {kind: new[f"ttft_{kind}_ms"]["median"] - server[f"ttft_{kind}_ms"]["median"]
-                  for kind in ("new", "again")}
+    ratio = paired["tokens_per_s_ratio"]["median"]
+    behind = {kind: paired[f"ttft_{kind}_behind_ms"]["median"] for kind in ("new", "again")}
     return [("4 parallel chats ≥ 1.5× the tokens/s of one chat", f"{scale:.2f}×", scale >= 1.5),
             ("one chat ≥ 0.95× llama-cpp-python's tokens/s (in-process), chat by chat", f"{ratio:.2f}×",
              ratio >= 0.95),
@@ -390,10 +381,9 @@ def table(s: dict, meta: dict) -> str:
         scale = r["parallel"][4]["median"] / r["parallel"][1]["median"]
         cells = " | ".join(formats.spread(r["parallel"][n]) for n in PARALLEL)
         lines.append(f"| {name} | {formats.spread(r['tokens_per_s'])} | {formats.spread(r['ttft_new_ms'])} | "
-                     f"{formats.spread(r['ttft_again_ms'])} | {formats.spread(r.get('ttft_return_ms'))} | {cells} | "
+                     f"{formats.spread(r['ttft_again_ms'])} | {formats.spread(r['ttft_return_ms'])} | {cells} | "
                      f"{scale:.2f}× | {formats.fmt(r['rss_mb'], 0)} | {formats.spread(r['stop_ms'])} |")
-    paired = s[WAYS[0]].get("paired") or {key: {} for key in (
-        "tokens_per_s_ratio", "ttft_new_behind_ms", "ttft_again_behind_ms", "ttft_return_behind_ms")}
+    paired = s[WAYS[0]]["paired"]
     lines += ["", "Chat by chat (each measured next to the same chat on the peer; median, min–max): xllamacpp's "
               f"tokens/s over llama-cpp-python's in-process {formats.spread(paired['tokens_per_s_ratio'], 2)}×; "
               "time to first token behind llama-cpp-python's server: new prompt "

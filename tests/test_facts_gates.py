@@ -1,4 +1,5 @@
-"""The facts extractors skip a pattern when the question lacks a word or character it needs: a skip never hides a match."""
+"""The facts extractors skip a pattern when the question lacks a word or character it needs; a skip never hides a
+match."""
 
 from __future__ import annotations
 

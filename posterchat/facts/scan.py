@@ -15,7 +15,8 @@ _DIGIT = re.compile(r"[0-9]")
 _LOWER_LETTERS = re.compile(r"[a-z]+")
 # The four letters an ASCII letter matches under re.IGNORECASE besides its own two cases (Python's re docs), as the
 # letter they match; without IGNORECASE the two of them that lower() would turn into ASCII letters are no letters.
-# Once these are mapped, lower() makes no new ASCII letters (tests/test_facts_gates.py checks both over every code point).
+# Once these are mapped, lower() makes no new ASCII letters (tests/test_facts_gates.py checks both over every code
+# point).
 IGNORECASE_LETTERS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 NOT_LETTERS = str.maketrans({"\u0130": " ", "\u212a": " "})
 

@@ -96,7 +96,8 @@ class EmbeddedProvider(Provider):
         # A slot's prompt is copied to host memory when the slot is given to another chat (~4 ms per 250 tokens), so
         # that chat can come back without its prompt being evaluated again. llama.cpp also copies every idle slot
         # whenever a task starts, which protects slots that a unified KV cache may clear; each slot has KV memory
-        # of its own here (kv_unified false), so those copies would only delay the new task.
+        # of its own here, so those copies would only delay the new task.
+        params.kv_unified = False
         params.cache_ram_mib, params.cache_idle_slots = PROMPT_CACHE_MIB, False
         params.api_keys, params.n_threads_http = [key], 1
         params.endpoint_metrics, params.verbosity = True, -1

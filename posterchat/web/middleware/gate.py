@@ -11,6 +11,7 @@ from ...errors import Unauthorized
 from ..deps import OPEN_OWNER
 from ..errors import error_for
 from ..public import is_open
+from .headers import add_headers, encoded
 
 log = logging.getLogger("posterchat.web")
 
@@ -39,9 +40,7 @@ class Gate:
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start" and state.get("rate_limit_headers"):
-                # appended as they are: no response sets these itself (MutableHeaders would look each one up first)
-                message["headers"] = [*message.get("headers", ()), *((name.lower().encode("latin-1"),
-                                      value.encode("latin-1")) for name, value in state["rate_limit_headers"].items())]
+                add_headers(message, encoded(state["rate_limit_headers"]))  # no response sets these itself
             await send(message)
 
         await self.app(scope, receive, send_with_limits)

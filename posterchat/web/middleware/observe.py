@@ -10,9 +10,10 @@ from typing import Any
 
 from ...core.logs import current_request_id
 from ...core.metrics import Metrics
+from .headers import add_headers
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID_RAW = REQUEST_ID_HEADER.lower().encode()  # ASGI header names are lower-case bytes
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.lower().encode("latin-1")
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 QUIET_ROUTES = {"/health", "/metrics"}  # probes and scrapes: logged at DEBUG only
@@ -85,7 +86,7 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (_REQUEST_ID_RAW, request_id.encode())]
+                add_headers(message, [(_REQUEST_ID_RAW, request_id.encode("latin-1"))])
                 self.metrics.child(self.metrics.requests, method, self.route(scope), str(status)).inc()
             await send(message)
 
